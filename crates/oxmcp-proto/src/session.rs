@@ -1,0 +1,961 @@
+//! The legacy session engine (2024-11-05 … 2025-11-25) as plain data.
+//!
+//! [`Session`] takes `(now, frame)` and pushes [`Action`]s: bytes to send, handlers to run,
+//! handlers to abort, responses to deliver to whoever awaits a server-to-client request. It
+//! reads no clock and does no I/O: the runtime passes `now`, asks [`Session::poll_timeout`]
+//! for the next deadline and calls [`Session::handle_timeout`] when it passes. It answers
+//! what needs no application code itself (`initialize`, `ping`, `logging/setLevel`,
+//! `notifications/cancelled`, the lifecycle and capability rules, batches) and hands every
+//! other request out as [`Action::Dispatch`]; the runtime reports each handler's outcome with
+//! [`Session::complete`]. A cancelled or expired request is forgotten at once, so its
+//! handler's late outcome is dropped and nothing is written for it.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::ErrorObject;
+use crate::jsonrpc::{self, Decoded, Message, Request, RequestId};
+use crate::model::{
+    ClientCapabilities, Implementation, InitializeResult, LoggingLevel, ProgressToken,
+    ServerCapabilities,
+};
+use crate::version::ProtocolVersion;
+
+/// The bounds of one session. Every field has a documented default ([`Default`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionLimits {
+    /// Requests from the client being handled at once (default 64). One more gets the
+    /// overload error (-31429).
+    pub max_in_flight: usize,
+    /// Server-to-client requests awaiting an answer (default 16). One more fails the
+    /// handler's call with the overload error.
+    pub max_pending_outgoing: usize,
+    /// How long a client request may run before it is aborted (default 300 s; `None`: no
+    /// limit). A tool call that runs out answers `isError: true` naming the limit; other
+    /// requests get -32603 naming it.
+    pub request_timeout: Option<Duration>,
+    /// How long the client may take to answer a server-to-client request (default 60 s).
+    pub outgoing_timeout: Duration,
+    /// Elements in one JSON-RPC batch (default 64). A larger batch gets one -32600.
+    pub max_batch: usize,
+    /// Resource subscriptions per session (default 1,024).
+    pub max_subscriptions: usize,
+    /// How long a client should wait before retrying after an overload error (default 1 s).
+    pub retry_after: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_in_flight: 64,
+            max_pending_outgoing: 16,
+            request_timeout: Some(Duration::from_secs(300)),
+            outgoing_timeout: Duration::from_secs(60),
+            max_batch: 64,
+            max_subscriptions: 1024,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the server says about itself in `initialize`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ServerSetup {
+    /// `serverInfo`.
+    pub info: Implementation,
+    /// The capabilities the server declares (and which gate the client's requests).
+    pub capabilities: ServerCapabilities,
+    /// Optional instructions for the client's model.
+    pub instructions: Option<String>,
+}
+
+impl ServerSetup {
+    /// A setup from its parts.
+    pub fn new(
+        info: Implementation,
+        capabilities: ServerCapabilities,
+        instructions: Option<String>,
+    ) -> Self {
+        ServerSetup {
+            info,
+            capabilities,
+            instructions,
+        }
+    }
+}
+
+/// A request the runtime must run a handler for.
+#[derive(Debug)]
+pub struct Dispatch {
+    /// The client's request id.
+    pub id: RequestId,
+    /// The method.
+    pub method: String,
+    /// The raw params.
+    pub params: Option<Box<RawValue>>,
+    /// `params._meta.progressToken`, if the client asked for progress.
+    pub progress_token: Option<ProgressToken>,
+}
+
+/// What the runtime must do.
+#[derive(Debug)]
+pub enum Action {
+    /// Write this message (one JSON text, no framing).
+    Send(Vec<u8>),
+    /// Run a handler; report its outcome with [`Session::complete`].
+    Dispatch(Dispatch),
+    /// Abort the handler of this request (cancelled or expired): drop it, send nothing.
+    Abort(RequestId),
+    /// The client answered (or failed to answer in time) our request `id`.
+    Deliver {
+        /// The id of our server-to-client request.
+        id: i64,
+        /// The client's result, or its error (or ours, on timeout).
+        outcome: Result<Box<RawValue>, ErrorObject>,
+    },
+    /// A client notification for the application (e.g. `notifications/roots/list_changed`).
+    Notify {
+        /// The method.
+        method: String,
+        /// The raw params.
+        params: Option<Box<RawValue>>,
+    },
+}
+
+/// A client capability a server-to-client request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientNeed {
+    /// `sampling/createMessage`.
+    Sampling,
+    /// `sampling/createMessage` with `tools` (2025-11-25).
+    SamplingTools,
+    /// `elicitation/create` in form mode (2025-06-18).
+    ElicitationForm,
+    /// `elicitation/create` in URL mode (2025-11-25).
+    ElicitationUrl,
+    /// `roots/list`.
+    Roots,
+}
+
+impl ClientNeed {
+    fn method(self) -> &'static str {
+        match self {
+            ClientNeed::Sampling | ClientNeed::SamplingTools => "sampling/createMessage",
+            ClientNeed::ElicitationForm | ClientNeed::ElicitationUrl => "elicitation/create",
+            ClientNeed::Roots => "roots/list",
+        }
+    }
+}
+
+/// Which `list_changed` notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListChanged {
+    /// `notifications/tools/list_changed`.
+    Tools,
+    /// `notifications/resources/list_changed`.
+    Resources,
+    /// `notifications/prompts/list_changed`.
+    Prompts,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    method: String,
+    deadline: Option<Instant>,
+    progress: Option<ProgressToken>,
+    last_progress: Option<f64>,
+    batch: Option<u64>,
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    deadline: Instant,
+    method: &'static str,
+}
+
+#[derive(Debug, Default)]
+struct BatchReply {
+    remaining: usize,
+    replies: Vec<Vec<u8>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams {
+    protocol_version: String,
+    #[serde(default)]
+    capabilities: ClientCapabilities,
+    #[serde(default)]
+    client_info: Option<Implementation>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelledParams {
+    #[serde(default)]
+    request_id: Option<RequestId>,
+}
+
+#[derive(Deserialize)]
+struct SetLevelParams {
+    level: LoggingLevel,
+}
+
+#[derive(Deserialize)]
+struct MetaOnly {
+    #[serde(rename = "_meta", default)]
+    meta: Option<ProgressMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressMeta {
+    #[serde(default)]
+    progress_token: Option<ProgressToken>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressOut<'a> {
+    progress_token: &'a ProgressToken,
+    progress: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+/// One legacy session's protocol state.
+#[derive(Debug)]
+pub struct Session {
+    limits: SessionLimits,
+    setup: std::sync::Arc<ServerSetup>,
+    version: Option<ProtocolVersion>,
+    client_capabilities: ClientCapabilities,
+    client_info: Option<Implementation>,
+    initialized_notified: bool,
+    log_level: Option<LoggingLevel>,
+    subscriptions: HashSet<String>,
+    in_flight: HashMap<RequestId, InFlight>,
+    outgoing: HashMap<i64, Outgoing>,
+    next_outgoing: i64,
+    batches: HashMap<u64, BatchReply>,
+    next_batch: u64,
+}
+
+impl Session {
+    /// A new session awaiting `initialize`.
+    pub fn new(setup: std::sync::Arc<ServerSetup>, limits: SessionLimits) -> Self {
+        Session {
+            limits,
+            setup,
+            version: None,
+            client_capabilities: ClientCapabilities::default(),
+            client_info: None,
+            initialized_notified: false,
+            log_level: None,
+            subscriptions: HashSet::new(),
+            in_flight: HashMap::new(),
+            outgoing: HashMap::new(),
+            next_outgoing: 0,
+            batches: HashMap::new(),
+            next_batch: 0,
+        }
+    }
+
+    /// The negotiated revision, once `initialize` was answered.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.version
+    }
+
+    /// The client's declared capabilities (empty before `initialize`).
+    pub fn client_capabilities(&self) -> &ClientCapabilities {
+        &self.client_capabilities
+    }
+
+    /// The client's `clientInfo`.
+    pub fn client_info(&self) -> Option<&Implementation> {
+        self.client_info.as_ref()
+    }
+
+    /// Whether `notifications/initialized` has arrived.
+    pub fn initialized_notified(&self) -> bool {
+        self.initialized_notified
+    }
+
+    /// The level set by `logging/setLevel`, if any.
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        self.log_level
+    }
+
+    /// Requests being handled now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Server-to-client requests awaiting an answer.
+    pub fn pending_outgoing(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Batches whose reply is still being collected.
+    pub fn open_batches(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Whether `uri` is subscribed.
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        self.subscriptions.contains(uri)
+    }
+
+    /// The session's limits.
+    pub fn limits(&self) -> &SessionLimits {
+        &self.limits
+    }
+
+    /// The server's setup.
+    pub fn setup(&self) -> &ServerSetup {
+        &self.setup
+    }
+
+    /// Handles one frame (a line on stdio, a body over HTTP).
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8], out: &mut Vec<Action>) {
+        match jsonrpc::decode(frame) {
+            Decoded::Single(Ok(msg)) => self.handle_message(now, msg, None, out),
+            Decoded::Single(Err(e)) => {
+                if e.reply {
+                    out.push(Action::Send(jsonrpc::encode_error(e.id.as_ref(), &e.error)));
+                }
+            }
+            Decoded::Batch(items) => self.handle_batch(now, items, out),
+        }
+    }
+
+    /// Answers a line that was too long to read (the transport skipped it).
+    pub fn oversize(&mut self, len: usize, limit: usize, out: &mut Vec<Action>) {
+        let e = ErrorObject::invalid_request(format!(
+            "message of {len} bytes exceeds the maximum message size of {limit} bytes"
+        ))
+        .with_data(serde_json::json!({ "limit": limit, "size": len }));
+        out.push(Action::Send(jsonrpc::encode_error(None, &e)));
+    }
+
+    fn handle_batch(
+        &mut self,
+        now: Instant,
+        items: Vec<Result<Message, jsonrpc::DecodeError>>,
+        out: &mut Vec<Action>,
+    ) {
+        let refuse = |message: String, out: &mut Vec<Action>| {
+            out.push(Action::Send(jsonrpc::encode_error(
+                None,
+                &ErrorObject::invalid_request(message),
+            )));
+        };
+        if items.is_empty() {
+            return refuse(
+                "empty batch: a batch must hold at least one message".into(),
+                out,
+            );
+        }
+        match self.version {
+            Some(v) if v.allows_batches() => {}
+            Some(v) => {
+                return refuse(
+                    format!("JSON-RPC batches are not supported on protocol revision {v}"),
+                    out,
+                );
+            }
+            None => {
+                return refuse("JSON-RPC batches are not allowed before initialization (initialize must be sent alone)".into(), out);
+            }
+        }
+        if items.len() > self.limits.max_batch {
+            return refuse(
+                format!(
+                    "batch of {} messages exceeds the limit of {}",
+                    items.len(),
+                    self.limits.max_batch
+                ),
+                out,
+            );
+        }
+        let batch = self.next_batch;
+        self.next_batch = self.next_batch.wrapping_add(1);
+        self.batches.insert(batch, BatchReply::default());
+        for item in items {
+            match item {
+                Ok(msg) => self.handle_message(now, msg, Some(batch), out),
+                Err(e) => {
+                    if e.reply {
+                        self.reply(
+                            Some(batch),
+                            jsonrpc::encode_error(e.id.as_ref(), &e.error),
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+        self.maybe_finish_batch(batch, out);
+    }
+
+    fn reply(&mut self, batch: Option<u64>, bytes: Vec<u8>, out: &mut Vec<Action>) {
+        match batch.and_then(|b| self.batches.get_mut(&b)) {
+            Some(acc) => acc.replies.push(bytes),
+            None => out.push(Action::Send(bytes)),
+        }
+    }
+
+    fn maybe_finish_batch(&mut self, batch: u64, out: &mut Vec<Action>) {
+        if self
+            .batches
+            .get(&batch)
+            .is_some_and(|acc| acc.remaining == 0)
+            && let Some(acc) = self.batches.remove(&batch)
+            // A batch of only notifications and responses gets no reply at all.
+            && !acc.replies.is_empty()
+        {
+            out.push(Action::Send(jsonrpc::encode_batch(&acc.replies)));
+        }
+    }
+
+    fn settle(&mut self, batch: Option<u64>, out: &mut Vec<Action>) {
+        if let Some(b) = batch {
+            if let Some(acc) = self.batches.get_mut(&b) {
+                acc.remaining = acc.remaining.saturating_sub(1);
+            }
+            self.maybe_finish_batch(b, out);
+        }
+    }
+
+    fn handle_message(
+        &mut self,
+        now: Instant,
+        msg: Message,
+        batch: Option<u64>,
+        out: &mut Vec<Action>,
+    ) {
+        match msg {
+            Message::Request(req) => self.handle_request(now, req, batch, out),
+            Message::Notification(n) => self.handle_notification(n.method, n.params, out),
+            Message::Response(Some(resp)) => {
+                if let RequestId::Number(n) = resp.id
+                    && self.outgoing.remove(&n).is_some()
+                {
+                    out.push(Action::Deliver {
+                        id: n,
+                        outcome: resp.outcome,
+                    });
+                }
+            }
+            // An error the client could not tie to a request: nothing to answer.
+            Message::Response(None) => {}
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        req: Request,
+        batch: Option<u64>,
+        out: &mut Vec<Action>,
+    ) {
+        let Request { id, method, params } = req;
+        let err = |e: ErrorObject| jsonrpc::encode_error(Some(&id), &e);
+        match method.as_str() {
+            "initialize" => {
+                let bytes = if batch.is_some() {
+                    err(ErrorObject::invalid_request(
+                        "initialize must not be part of a JSON-RPC batch",
+                    ))
+                } else {
+                    match self.initialize(params.as_deref()) {
+                        Ok(result) => jsonrpc::encode_result(&id, &result),
+                        Err(e) => err(e),
+                    }
+                };
+                self.reply(batch, bytes, out);
+            }
+            "ping" => self.reply(
+                batch,
+                jsonrpc::encode_result(&id, &serde_json::json!({})),
+                out,
+            ),
+            _ if self.version.is_none() => {
+                let e = ErrorObject::invalid_request(format!(
+                    "the session is not initialized: send initialize before {method}"
+                ));
+                self.reply(batch, err(e), out);
+            }
+            "logging/setLevel" if self.setup.capabilities.logging.is_some() => {
+                let bytes = match parse::<SetLevelParams>(params.as_deref()) {
+                    Ok(p) => {
+                        self.log_level = Some(p.level);
+                        jsonrpc::encode_result(&id, &serde_json::json!({}))
+                    }
+                    Err(e) => err(e),
+                };
+                self.reply(batch, bytes, out);
+            }
+            _ => {
+                if let Err(e) = self.gate(&method) {
+                    return self.reply(batch, err(e), out);
+                }
+                if self.in_flight.contains_key(&id) {
+                    let e = ErrorObject::invalid_request(format!(
+                        "request id {id} is already in use by a request in flight"
+                    ));
+                    return self.reply(batch, err(e), out);
+                }
+                if self.in_flight.len() >= self.limits.max_in_flight {
+                    let e = ErrorObject::overloaded(
+                        format!(
+                            "too many requests in flight: the limit is {} per session",
+                            self.limits.max_in_flight
+                        ),
+                        self.limits.retry_after.as_millis() as u64,
+                    );
+                    return self.reply(batch, err(e), out);
+                }
+                let progress = params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
+                    .and_then(|m| m.meta)
+                    .and_then(|m| m.progress_token);
+                if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
+                    b.remaining += 1;
+                }
+                self.in_flight.insert(
+                    id.clone(),
+                    InFlight {
+                        method: method.clone(),
+                        deadline: self.limits.request_timeout.map(|t| now + t),
+                        progress: progress.clone(),
+                        last_progress: None,
+                        batch,
+                    },
+                );
+                out.push(Action::Dispatch(Dispatch {
+                    id,
+                    method,
+                    params,
+                    progress_token: progress,
+                }));
+            }
+        }
+    }
+
+    /// Which server capability (and revision) a client request needs.
+    fn gate(&self, method: &str) -> Result<(), ErrorObject> {
+        let caps = &self.setup.capabilities;
+        let version = self.version.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+        let allowed = match method {
+            "tools/list" | "tools/call" => caps.tools.is_some(),
+            "resources/list" | "resources/read" | "resources/templates/list" => {
+                caps.resources.is_some()
+            }
+            "resources/subscribe" | "resources/unsubscribe" => caps
+                .resources
+                .as_ref()
+                .is_some_and(|r| r.subscribe == Some(true)),
+            "prompts/list" | "prompts/get" => caps.prompts.is_some(),
+            "completion/complete" => caps.completions.is_some(),
+            "tasks/get" | "tasks/result" => {
+                version >= ProtocolVersion::V2025_11_25 && caps.tasks.is_some()
+            }
+            "tasks/list" => {
+                version >= ProtocolVersion::V2025_11_25
+                    && caps.tasks.as_ref().is_some_and(|t| t.list.is_some())
+            }
+            "tasks/cancel" => {
+                version >= ProtocolVersion::V2025_11_25
+                    && caps.tasks.as_ref().is_some_and(|t| t.cancel.is_some())
+            }
+            _ => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ErrorObject::method_not_found(method))
+        }
+    }
+
+    fn initialize(&mut self, params: Option<&RawValue>) -> Result<serde_json::Value, ErrorObject> {
+        if let Some(v) = self.version {
+            return Err(ErrorObject::invalid_request(format!(
+                "the session is already initialized (protocol revision {v})"
+            )));
+        }
+        let p: InitializeParams = parse(params)?;
+        let version = ProtocolVersion::negotiate(&p.protocol_version);
+        let result = InitializeResult {
+            protocol_version: version.as_str().to_owned(),
+            capabilities: self.setup.capabilities.clone(),
+            server_info: self.setup.info.clone(),
+            instructions: self.setup.instructions.clone(),
+            ..Default::default()
+        };
+        let mut value =
+            serde_json::to_value(&result).map_err(|e| ErrorObject::internal(e.to_string()))?;
+        crate::model::downgrade::downgrade_result("initialize", version, &mut value);
+        self.version = Some(version);
+        self.client_capabilities = p.capabilities;
+        self.client_info = p.client_info;
+        Ok(value)
+    }
+
+    fn handle_notification(
+        &mut self,
+        method: String,
+        params: Option<Box<RawValue>>,
+        out: &mut Vec<Action>,
+    ) {
+        match method.as_str() {
+            "notifications/initialized" => self.initialized_notified = true,
+            "notifications/cancelled" => {
+                let Ok(p) = parse::<CancelledParams>(params.as_deref()) else {
+                    return;
+                };
+                let Some(id) = p.request_id else { return };
+                if let Some(f) = self.in_flight.remove(&id) {
+                    out.push(Action::Abort(id));
+                    self.settle(f.batch, out);
+                }
+            }
+            _ if self.version.is_none() => {}
+            _ => out.push(Action::Notify { method, params }),
+        }
+    }
+
+    /// Reports a handler's outcome: the result JSON (already downgraded for
+    /// [`Session::version`]) or an error. Nothing is sent if the request was cancelled or
+    /// expired meanwhile.
+    pub fn complete(
+        &mut self,
+        id: &RequestId,
+        outcome: Result<&RawValue, &ErrorObject>,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(f) = self.in_flight.remove(id) else {
+            return;
+        };
+        let bytes = match outcome {
+            Ok(result) => jsonrpc::encode_result(id, result),
+            Err(e) => jsonrpc::encode_error(Some(id), e),
+        };
+        self.reply(f.batch, bytes, out);
+        self.settle(f.batch, out);
+    }
+
+    /// Whether request `id` is still being handled (not answered, cancelled or expired).
+    pub fn is_in_flight(&self, id: &RequestId) -> bool {
+        self.in_flight.contains_key(id)
+    }
+
+    /// The next instant at which [`Session::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let a = self.in_flight.values().filter_map(|f| f.deadline).min();
+        let b = self.outgoing.values().map(|o| o.deadline).min();
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Expires requests whose deadline passed: aborts their handlers and answers them,
+    /// and fails server-to-client requests the client did not answer in time.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let expired: Vec<RequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            let Some(f) = self.in_flight.remove(&id) else {
+                continue;
+            };
+            let limit = self.limits.request_timeout.unwrap_or_default();
+            let text = format!(
+                "the request exceeded its deadline of {} ms (request_timeout)",
+                limit.as_millis()
+            );
+            out.push(Action::Abort(id.clone()));
+            let bytes = if f.method == "tools/call" {
+                jsonrpc::encode_result(
+                    &id,
+                    &serde_json::json!({ "content": [{ "type": "text", "text": text }], "isError": true }),
+                )
+            } else {
+                jsonrpc::encode_error(Some(&id), &ErrorObject::internal(text))
+            };
+            self.reply(f.batch, bytes, out);
+            self.settle(f.batch, out);
+        }
+        let expired: Vec<i64> = self
+            .outgoing
+            .iter()
+            .filter(|(_, o)| o.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let Some(o) = self.outgoing.remove(&id) else {
+                continue;
+            };
+            let text = format!(
+                "the client did not answer {} within {} ms",
+                o.method,
+                self.limits.outgoing_timeout.as_millis()
+            );
+            out.push(Action::Send(jsonrpc::encode_notification(
+                "notifications/cancelled",
+                Some(&serde_json::json!({ "requestId": id, "reason": text })),
+            )));
+            out.push(Action::Deliver {
+                id,
+                outcome: Err(
+                    ErrorObject::internal(text).with_data(serde_json::json!({ "timedOut": true }))
+                ),
+            });
+        }
+    }
+
+    /// Checks that the client can take a server-to-client request of this kind.
+    pub fn check_client_need(&self, need: ClientNeed) -> Result<(), ErrorObject> {
+        let Some(version) = self.version else {
+            return Err(ErrorObject::invalid_request(
+                "the session is not initialized",
+            ));
+        };
+        let caps = &self.client_capabilities;
+        let (ok, what, since) = match need {
+            ClientNeed::Sampling => (
+                caps.sampling.is_some(),
+                "sampling",
+                ProtocolVersion::V2024_11_05,
+            ),
+            ClientNeed::SamplingTools => (
+                caps.sampling.as_ref().is_some_and(|s| s.tools.is_some()),
+                "sampling.tools",
+                ProtocolVersion::V2025_11_25,
+            ),
+            ClientNeed::ElicitationForm => (
+                caps.elicitation
+                    .as_ref()
+                    .is_some_and(|e| e.form.is_some() || e.url.is_none()),
+                "elicitation (form)",
+                ProtocolVersion::V2025_06_18,
+            ),
+            ClientNeed::ElicitationUrl => (
+                caps.elicitation.as_ref().is_some_and(|e| e.url.is_some()),
+                "elicitation.url",
+                ProtocolVersion::V2025_11_25,
+            ),
+            ClientNeed::Roots => (caps.roots.is_some(), "roots", ProtocolVersion::V2024_11_05),
+        };
+        if version < since {
+            return Err(ErrorObject::new(
+                crate::error::METHOD_NOT_FOUND,
+                format!(
+                    "{} is unavailable: {what} needs protocol revision {since} or later; the session negotiated {version}",
+                    need.method()
+                ),
+            ));
+        }
+        if !ok {
+            return Err(ErrorObject::invalid_request(format!(
+                "the client did not declare the {what} capability"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts a server-to-client request: checks the client's capability and the pending
+    /// bound, and returns our request id with the message to send.
+    pub fn start_request<P: Serialize>(
+        &mut self,
+        now: Instant,
+        need: ClientNeed,
+        params: &P,
+    ) -> Result<(i64, Vec<u8>), ErrorObject> {
+        self.check_client_need(need)?;
+        if self.outgoing.len() >= self.limits.max_pending_outgoing {
+            return Err(ErrorObject::overloaded(
+                format!(
+                    "too many server-to-client requests pending: the limit is {} per session",
+                    self.limits.max_pending_outgoing
+                ),
+                self.limits.retry_after.as_millis() as u64,
+            ));
+        }
+        let id = self.next_outgoing;
+        self.next_outgoing += 1;
+        let method = need.method();
+        self.outgoing.insert(
+            id,
+            Outgoing {
+                deadline: now + self.limits.outgoing_timeout,
+                method,
+            },
+        );
+        Ok((
+            id,
+            jsonrpc::encode_request(&RequestId::Number(id), method, Some(params)),
+        ))
+    }
+
+    /// Gives up on our request `id` (its caller went away): the notification to send, if
+    /// it was still pending.
+    pub fn cancel_request(&mut self, id: i64, reason: &str) -> Option<Vec<u8>> {
+        self.outgoing.remove(&id)?;
+        Some(jsonrpc::encode_notification(
+            "notifications/cancelled",
+            Some(&serde_json::json!({ "requestId": id, "reason": reason })),
+        ))
+    }
+
+    /// A progress notification for request `id`, if the client asked for progress and the
+    /// request is still in flight. Progress must increase; a value that does not is refused.
+    pub fn progress(
+        &mut self,
+        id: &RequestId,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, ErrorObject> {
+        let Some(f) = self.in_flight.get_mut(id) else {
+            return Ok(None);
+        };
+        let Some(token) = f.progress.as_ref() else {
+            return Ok(None);
+        };
+        if f.last_progress.is_some_and(|last| progress <= last) || !progress.is_finite() {
+            return Err(ErrorObject::invalid_params(format!(
+                "progress must increase with each notification: {progress} after {}",
+                f.last_progress.unwrap_or_default()
+            )));
+        }
+        f.last_progress = Some(progress);
+        let message = message.filter(|_| self.version >= Some(ProtocolVersion::V2025_03_26));
+        Ok(Some(jsonrpc::encode_notification(
+            "notifications/progress",
+            Some(&ProgressOut {
+                progress_token: token,
+                progress,
+                total,
+                message,
+            }),
+        )))
+    }
+
+    /// A `notifications/message` if the server declared logging and `level` passes the
+    /// level the client set (everything passes until it sets one).
+    pub fn log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Option<Vec<u8>> {
+        self.version?;
+        self.setup.capabilities.logging.as_ref()?;
+        if self.log_level.is_some_and(|min| level < min) {
+            return None;
+        }
+        let mut params = serde_json::json!({ "level": level, "data": data });
+        if let (Some(logger), Some(map)) = (logger, params.as_object_mut()) {
+            map.insert("logger".into(), logger.into());
+        }
+        Some(jsonrpc::encode_notification(
+            "notifications/message",
+            Some(&params),
+        ))
+    }
+
+    /// A `list_changed` notification, if the server declared `listChanged` for that list.
+    pub fn list_changed(&self, which: ListChanged) -> Option<Vec<u8>> {
+        self.version?;
+        let caps = &self.setup.capabilities;
+        let (declared, method) = match which {
+            ListChanged::Tools => (
+                caps.tools
+                    .as_ref()
+                    .is_some_and(|c| c.list_changed == Some(true)),
+                "notifications/tools/list_changed",
+            ),
+            ListChanged::Resources => (
+                caps.resources
+                    .as_ref()
+                    .is_some_and(|c| c.list_changed == Some(true)),
+                "notifications/resources/list_changed",
+            ),
+            ListChanged::Prompts => (
+                caps.prompts
+                    .as_ref()
+                    .is_some_and(|c| c.list_changed == Some(true)),
+                "notifications/prompts/list_changed",
+            ),
+        };
+        declared.then(|| jsonrpc::encode_notification::<()>(method, None))
+    }
+
+    /// Subscribes to `uri` (`resources/subscribe`, after the runtime checked the resource).
+    pub fn subscribe(&mut self, uri: &str) -> Result<(), ErrorObject> {
+        if !self.subscriptions.contains(uri)
+            && self.subscriptions.len() >= self.limits.max_subscriptions
+        {
+            return Err(ErrorObject::overloaded(
+                format!(
+                    "too many subscriptions: the limit is {} per session",
+                    self.limits.max_subscriptions
+                ),
+                self.limits.retry_after.as_millis() as u64,
+            ));
+        }
+        self.subscriptions.insert(uri.to_owned());
+        Ok(())
+    }
+
+    /// Unsubscribes from `uri`.
+    pub fn unsubscribe(&mut self, uri: &str) {
+        self.subscriptions.remove(uri);
+    }
+
+    /// `notifications/resources/updated` for `uri`, if the client subscribed to it.
+    pub fn resource_updated(&self, uri: &str) -> Option<Vec<u8>> {
+        self.subscriptions.contains(uri).then(|| {
+            jsonrpc::encode_notification(
+                "notifications/resources/updated",
+                Some(&serde_json::json!({ "uri": uri })),
+            )
+        })
+    }
+
+    /// Any other notification to the client (already shaped for [`Session::version`]).
+    pub fn notification<P: Serialize>(&self, method: &str, params: &P) -> Option<Vec<u8>> {
+        self.version?;
+        Some(jsonrpc::encode_notification(method, Some(params)))
+    }
+}
+
+/// Deserialises params (absent params read as `{}`), naming the problem on failure.
+pub fn parse<T: for<'de> Deserialize<'de>>(params: Option<&RawValue>) -> Result<T, ErrorObject> {
+    let text = params.map_or("{}", RawValue::get);
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            ErrorObject::invalid_params(format!("invalid params: {inner}"))
+        } else {
+            ErrorObject::invalid_params(format!("invalid params at `{path}`: {inner}"))
+        }
+    })
+}

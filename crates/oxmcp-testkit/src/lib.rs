@@ -1,0 +1,324 @@
+//! Test support for oxmcp.
+//!
+//! - [`Schemas`]: the JSON Schemas of every MCP revision (the project's `testdata/spec/`),
+//!   compiled on demand, and [`WireCheck`], which validates every message a server sends
+//!   against the negotiated revision: the envelope, the result type of the request it
+//!   answers, the notification or request type.
+//! - [`LineClient`]: a newline-delimited JSON client over any async reader/writer (an
+//!   in-memory duplex in tests, a child's stdio), checking every message it receives.
+//!
+//! It deliberately does not depend on `oxmcp`, so tests of every crate can use it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, Lines};
+
+/// The revisions with a schema in testdata.
+pub const REVISIONS: [&str; 5] = [
+    "2024-11-05",
+    "2025-03-26",
+    "2025-06-18",
+    "2025-11-25",
+    "2026-07-28",
+];
+
+/// The project's copy of the spec schemas.
+pub fn spec_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/spec")
+}
+
+/// Compiled validators, by (revision, definition).
+#[derive(Default)]
+pub struct Schemas {
+    docs: Mutex<HashMap<String, Arc<Value>>>,
+    validators: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
+}
+
+/// The process-wide schema cache.
+pub fn schemas() -> &'static Schemas {
+    static S: OnceLock<Schemas> = OnceLock::new();
+    S.get_or_init(Schemas::default)
+}
+
+impl Schemas {
+    fn doc(&self, rev: &str) -> Arc<Value> {
+        let mut docs = self.docs.lock().unwrap();
+        docs.entry(rev.to_owned())
+            .or_insert_with(|| {
+                let path = spec_dir().join(rev).join("schema.json");
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                Arc::new(serde_json::from_str(&text).unwrap())
+            })
+            .clone()
+    }
+
+    /// Whether revision `rev` defines `def`.
+    pub fn has(&self, rev: &str, def: &str) -> bool {
+        let doc = self.doc(rev);
+        doc.get("$defs")
+            .or_else(|| doc.get("definitions"))
+            .and_then(|d| d.get(def))
+            .is_some()
+    }
+
+    /// The validator of definition `def` in revision `rev`.
+    pub fn validator(&self, rev: &str, def: &str) -> Arc<jsonschema::Validator> {
+        let key = (rev.to_owned(), def.to_owned());
+        if let Some(v) = self.validators.lock().unwrap().get(&key) {
+            return v.clone();
+        }
+        let mut doc = (*self.doc(rev)).clone();
+        let defs_key = if doc.get("$defs").is_some() {
+            "$defs"
+        } else {
+            "definitions"
+        };
+        assert!(
+            doc[defs_key].get(def).is_some(),
+            "revision {rev} has no definition {def}"
+        );
+        doc["$ref"] = json!(format!("#/{defs_key}/{def}"));
+        let v = Arc::new(
+            jsonschema::validator_for(&doc).unwrap_or_else(|e| panic!("schema {rev}/{def}: {e}")),
+        );
+        self.validators.lock().unwrap().insert(key, v.clone());
+        v
+    }
+
+    /// Checks `value` against `def` of `rev`; the error lists every violation.
+    pub fn check(&self, rev: &str, def: &str, value: &Value) -> Result<(), String> {
+        let v = self.validator(rev, def);
+        let errors: Vec<String> = v
+            .iter_errors(value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{rev} {def}: {}\n  in {value}", errors.join("; ")))
+        }
+    }
+}
+
+/// The schema definition of the result of a client request, by method.
+pub fn result_def(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "initialize" => "InitializeResult",
+        "tools/list" => "ListToolsResult",
+        "tools/call" => "CallToolResult",
+        "resources/list" => "ListResourcesResult",
+        "resources/templates/list" => "ListResourceTemplatesResult",
+        "resources/read" => "ReadResourceResult",
+        "prompts/list" => "ListPromptsResult",
+        "prompts/get" => "GetPromptResult",
+        "completion/complete" => "CompleteResult",
+        "tasks/get" => "GetTaskResult",
+        "tasks/result" => "CallToolResult",
+        "tasks/list" => "ListTasksResult",
+        "tasks/cancel" => "CancelTaskResult",
+        "ping" | "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe" => "Result",
+        _ => return None,
+    })
+}
+
+fn notification_def(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "notifications/progress" => "ProgressNotification",
+        "notifications/message" => "LoggingMessageNotification",
+        "notifications/cancelled" => "CancelledNotification",
+        "notifications/tools/list_changed" => "ToolListChangedNotification",
+        "notifications/resources/list_changed" => "ResourceListChangedNotification",
+        "notifications/resources/updated" => "ResourceUpdatedNotification",
+        "notifications/prompts/list_changed" => "PromptListChangedNotification",
+        "notifications/tasks/status" => "TaskStatusNotification",
+        "notifications/elicitation/complete" => "ElicitationCompleteNotification",
+        _ => return None,
+    })
+}
+
+fn request_def(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "sampling/createMessage" => "CreateMessageRequest",
+        "elicitation/create" => "ElicitRequest",
+        "roots/list" => "ListRootsRequest",
+        "ping" => "PingRequest",
+        _ => return None,
+    })
+}
+
+/// Validates what a server sends, for one session.
+#[derive(Debug, Default)]
+pub struct WireCheck {
+    /// The negotiated revision (set from the `initialize` result).
+    pub revision: Option<String>,
+    pending: HashMap<String, (String, bool)>,
+    /// How many messages were checked.
+    pub checked: usize,
+}
+
+impl WireCheck {
+    /// Notes a request the client sends, so its answer can be checked against the method's
+    /// result type. `task` marks a task-augmented call (answered with CreateTaskResult).
+    pub fn sent(&mut self, msg: &Value) {
+        if let (Some(id), Some(method)) = (msg.get("id"), msg.get("method").and_then(Value::as_str))
+        {
+            let task = msg.pointer("/params/task").is_some();
+            self.pending
+                .insert(id.to_string(), (method.to_owned(), task));
+        }
+    }
+
+    /// Checks one message from the server; panics with every violation.
+    pub fn received(&mut self, msg: &Value) {
+        self.checked += 1;
+        if let Some(items) = msg.as_array() {
+            for item in items {
+                self.received(item);
+            }
+            return;
+        }
+        let s = schemas();
+        let rev = self
+            .revision
+            .clone()
+            .unwrap_or_else(|| "2025-11-25".to_owned());
+        let is_error = msg.get("error").is_some();
+        if is_error && msg.get("id").is_none() {
+            // The documented deviation: an error whose id could not be read omits it; only
+            // the 2025-11-25 schema allows that.
+            s.check("2025-11-25", "JSONRPCErrorResponse", msg).unwrap();
+            return;
+        }
+        let envelope = if is_error {
+            if s.has(&rev, "JSONRPCErrorResponse") {
+                "JSONRPCErrorResponse"
+            } else {
+                "JSONRPCError"
+            }
+        } else if msg.get("result").is_some() {
+            if s.has(&rev, "JSONRPCResultResponse") {
+                "JSONRPCResultResponse"
+            } else {
+                "JSONRPCResponse"
+            }
+        } else if msg.get("id").is_some() {
+            "JSONRPCRequest"
+        } else {
+            "JSONRPCNotification"
+        };
+        s.check(&rev, envelope, msg).unwrap();
+        if let Some(result) = msg.get("result") {
+            let id = msg["id"].to_string();
+            if let Some((method, task)) = self.pending.remove(&id) {
+                if method == "initialize" {
+                    let v = result["protocolVersion"].as_str().unwrap().to_owned();
+                    s.check(&v, "InitializeResult", result).unwrap();
+                    self.revision = Some(v);
+                } else if task && method == "tools/call" && result.get("task").is_some() {
+                    s.check(&rev, "CreateTaskResult", result).unwrap();
+                } else if let Some(def) = result_def(&method) {
+                    s.check(&rev, def, result).unwrap();
+                }
+            }
+        } else if is_error {
+            self.pending.remove(&msg["id"].to_string());
+        } else if let Some(method) = msg.get("method").and_then(Value::as_str) {
+            let def = if msg.get("id").is_some() {
+                request_def(method)
+            } else {
+                notification_def(method)
+            };
+            match def {
+                Some(def) if s.has(&rev, def) => s.check(&rev, def, msg).unwrap(),
+                Some(def) => panic!("revision {rev} has no {def}, yet the server sent {msg}"),
+                None => panic!("the server sent an unknown method: {msg}"),
+            }
+        }
+    }
+}
+
+/// A newline-delimited JSON client that checks every message it receives.
+pub struct LineClient<R, W> {
+    lines: Lines<BufReader<R>>,
+    writer: Option<W>,
+    /// The wire checker (revision, counts).
+    pub check: WireCheck,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> LineClient<R, W> {
+    /// A client on a reader (the server's output) and a writer (its input).
+    pub fn new(reader: R, writer: W) -> Self {
+        LineClient {
+            lines: BufReader::new(reader).lines(),
+            writer: Some(writer),
+            check: WireCheck::default(),
+        }
+    }
+
+    /// Sends one message (noting requests for result checks).
+    pub async fn send(&mut self, msg: Value) {
+        self.check.sent(&msg);
+        let mut line = serde_json::to_vec(&msg).unwrap();
+        line.push(b'\n');
+        self.send_raw(&line).await;
+    }
+
+    /// Sends raw bytes (malformed input tests).
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        let w = self.writer.as_mut().expect("the client was closed");
+        w.write_all(bytes).await.unwrap();
+        w.flush().await.unwrap();
+    }
+
+    /// The next message, checked; `None` at end of output.
+    pub async fn recv(&mut self) -> Option<Value> {
+        let line = self.lines.next_line().await.unwrap()?;
+        let msg: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("server sent non-JSON {line:?}: {e}"));
+        self.check.received(&msg);
+        Some(msg)
+    }
+
+    /// Sends a request and returns its response, collecting what came before it.
+    pub async fn request(&mut self, id: Value, method: &str, params: Value) -> (Value, Vec<Value>) {
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await;
+        let mut before = Vec::new();
+        loop {
+            let msg = self
+                .recv()
+                .await
+                .expect("the server closed before answering");
+            if msg.get("id") == Some(&id) && msg.get("method").is_none() {
+                return (msg, before);
+            }
+            before.push(msg);
+        }
+    }
+
+    /// `initialize` at `version` plus `notifications/initialized`; returns the result.
+    pub async fn initialize(&mut self, version: &str, capabilities: Value) -> Value {
+        let (resp, _) = self
+            .request(
+                json!(0),
+                "initialize",
+                json!({ "protocolVersion": version, "capabilities": capabilities, "clientInfo": { "name": "testkit", "version": "0" } }),
+            )
+            .await;
+        self.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))
+            .await;
+        resp["result"].clone()
+    }
+
+    /// Closes the writer (EOF for the server): shuts it down and drops it, since some
+    /// writers (a child's stdin) only close their end when dropped.
+    pub async fn close(&mut self) {
+        if let Some(mut w) = self.writer.take() {
+            w.shutdown().await.unwrap();
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! One session over a line transport (stdio, in-memory duplex, later TCP): the driver that
+//! feeds the protocol core and runs what it asks for.
+//!
+//! The driver task reads frames, hands them to the session core, spawns handlers (one task
+//! each, with an abort handle per request id), fires deadlines and forwards server-wide
+//! changes (`list_changed`, resource updates). A writer task drains the bounded outbound
+//! queue. When the queue is full, whoever sends waits: the driver then stops reading, so a
+//! client that does not read its answers cannot make the server buffer without bound.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxmcp_proto::ErrorObject;
+use oxmcp_proto::ProtocolVersion;
+use oxmcp_proto::RequestId;
+use oxmcp_proto::framing::{Frame, LineFramer};
+use oxmcp_proto::session::{Action, Dispatch, ListChanged, Session};
+use parking_lot::Mutex;
+use serde_json::value::RawValue;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::server::context::Context;
+use crate::server::tasks::TaskStore;
+use crate::server::{Change, Server, dispatch};
+use crate::time::now;
+
+type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+
+/// The state one session shares between its driver, its handlers and its tasks.
+pub(crate) struct Connection {
+    server: Server,
+    pub(crate) session: Mutex<Session>,
+    out: mpsc::Sender<Vec<u8>>,
+    pub(crate) waiters: Mutex<HashMap<i64, Waiter>>,
+    /// Woken when a deadline may have moved earlier (a handler started a request).
+    pub(crate) timer: Notify,
+    pub(crate) tasks: TaskStore,
+    /// Handler tasks spawned and not yet reaped (kept by the driver).
+    handler_tasks: std::sync::atomic::AtomicUsize,
+}
+
+impl Connection {
+    /// This connection's counters.
+    pub(crate) fn stats(&self) -> ConnectionStats {
+        let session = self.session.lock();
+        ConnectionStats {
+            in_flight: session.in_flight(),
+            pending_outgoing: session.pending_outgoing(),
+            handler_tasks: self
+                .handler_tasks
+                .load(std::sync::atomic::Ordering::Relaxed),
+            tasks: self.tasks.len(),
+            waiters: self.waiters.lock().len(),
+        }
+    }
+
+    pub(crate) fn server(&self) -> Server {
+        self.server.clone()
+    }
+
+    /// The negotiated revision (the latest legacy one before `initialize`).
+    pub(crate) fn version(&self) -> ProtocolVersion {
+        self.session
+            .lock()
+            .version()
+            .unwrap_or(ProtocolVersion::LATEST_LEGACY)
+    }
+
+    /// Queues a message, waiting for room. False if the connection is gone.
+    pub(crate) async fn send(&self, bytes: Vec<u8>) -> bool {
+        self.out.send(bytes).await.is_ok()
+    }
+
+    /// Queues a message from a place that cannot wait (a destructor).
+    pub(crate) fn send_later(&self, bytes: Vec<u8>) {
+        match self.out.try_send(bytes) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(bytes)) => {
+                let out = self.out.clone();
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(async move {
+                        let _ = out.send(bytes).await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Counters a test or a metrics endpoint can read while a connection runs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// Requests being handled.
+    pub in_flight: usize,
+    /// Server-to-client requests awaiting an answer.
+    pub pending_outgoing: usize,
+    /// Handler tasks not yet reaped.
+    pub handler_tasks: usize,
+    /// Tasks (2025-11-25) held by the session.
+    pub tasks: usize,
+    /// Handlers waiting for a client's answer.
+    pub waiters: usize,
+}
+
+impl std::ops::Add for ConnectionStats {
+    type Output = ConnectionStats;
+    fn add(self, o: ConnectionStats) -> ConnectionStats {
+        ConnectionStats {
+            in_flight: self.in_flight + o.in_flight,
+            pending_outgoing: self.pending_outgoing + o.pending_outgoing,
+            handler_tasks: self.handler_tasks + o.handler_tasks,
+            tasks: self.tasks + o.tasks,
+            waiters: self.waiters + o.waiters,
+        }
+    }
+}
+
+/// Serves one session over a newline-delimited JSON transport until the reader ends (EOF or
+/// error); then lets handlers in flight finish within the shutdown grace, flushes, and
+/// returns.
+pub async fn serve_lines<R, W>(server: Server, reader: R, writer: W) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let opts = server.options().clone();
+    let (tx, rx) = mpsc::channel(opts.outbound_queue.max(1));
+    let (stop_writer, stop_rx) = oneshot::channel();
+    let writer_task = tokio::spawn(write_lines(writer, rx, stop_rx));
+    let conn = Arc::new(Connection {
+        session: Mutex::new(Session::new(server.setup(), opts.limits.clone())),
+        server: server.clone(),
+        out: tx,
+        waiters: Mutex::new(HashMap::new()),
+        timer: Notify::new(),
+        tasks: TaskStore::new(opts.tasks.clone()),
+        handler_tasks: std::sync::atomic::AtomicUsize::new(0),
+    });
+    server.register(&conn);
+    let mut driver = Driver {
+        conn: conn.clone(),
+        handlers: JoinSet::new(),
+        aborts: HashMap::new(),
+        by_task: HashMap::new(),
+    };
+    let mut changes = server.subscribe_changes();
+    let mut framer = LineFramer::new(opts.max_line);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut reader = reader;
+    let mut reading = true;
+    let mut grace: Option<tokio::time::Instant> = None;
+    let mut result = Ok(());
+    loop {
+        if !reading {
+            if driver.handlers.is_empty() && !conn.tasks.has_running() {
+                break;
+            }
+            let g = *grace.get_or_insert_with(|| tokio::time::Instant::now() + opts.shutdown_grace);
+            if tokio::time::Instant::now() >= g {
+                break;
+            }
+        }
+        let deadline = conn
+            .session
+            .lock()
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            r = reader.read(&mut buf), if reading => match r {
+                Ok(0) => {
+                    reading = false;
+                    while let Some(frame) = framer.finish() {
+                        driver.frame(frame, framer.max_line()).await;
+                    }
+                }
+                Ok(n) => {
+                    framer.push(&buf[..n]);
+                    while let Some(frame) = framer.next_frame() {
+                        driver.frame(frame, framer.max_line()).await;
+                    }
+                }
+                Err(e) => {
+                    reading = false;
+                    result = Err(e);
+                }
+            },
+            () = sleep_until(deadline) => {
+                let mut actions = Vec::new();
+                conn.session.lock().handle_timeout(now(), &mut actions);
+                driver.run(actions).await;
+            }
+            () = conn.timer.notified() => {}
+            Some(joined) = driver.handlers.join_next_with_id() => driver.reap(joined),
+            change = changes.recv() => driver.change(change).await,
+            () = sleep_until(grace), if !reading => {}
+        }
+    }
+    driver.handlers.shutdown().await;
+    conn.handler_tasks
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    conn.tasks.abort_all();
+    // Fail whatever still waits on the client.
+    conn.waiters.lock().clear();
+    drop(driver);
+    let _ = stop_writer.send(());
+    let written = writer_task.await.unwrap_or(Ok(()));
+    result.and(written)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes queued messages, one per line, flushing whenever the queue runs dry. After the
+/// stop signal it drains what is queued and flushes.
+async fn write_lines<W: AsyncWrite + Unpin>(
+    writer: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    mut stop: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut w = tokio::io::BufWriter::with_capacity(64 * 1024, writer);
+    loop {
+        let msg = tokio::select! {
+            biased;
+            m = rx.recv() => m,
+            _ = &mut stop => {
+                while let Ok(m) = rx.try_recv() {
+                    w.write_all(&m).await?;
+                    w.write_all(b"\n").await?;
+                }
+                break;
+            }
+        };
+        let Some(msg) = msg else { break };
+        w.write_all(&msg).await?;
+        w.write_all(b"\n").await?;
+        if rx.is_empty() {
+            w.flush().await?;
+        }
+    }
+    w.flush().await?;
+    w.shutdown().await.or(Ok(()))
+}
+
+struct Driver {
+    conn: Arc<Connection>,
+    handlers: JoinSet<()>,
+    aborts: HashMap<RequestId, (tokio::task::Id, AbortHandle)>,
+    by_task: HashMap<tokio::task::Id, RequestId>,
+}
+
+impl Driver {
+    async fn frame(&mut self, frame: Frame, limit: usize) {
+        let mut actions = Vec::new();
+        {
+            let mut session = self.conn.session.lock();
+            match frame {
+                Frame::Line(line) => session.handle_frame(now(), &line, &mut actions),
+                Frame::Oversize { len } => session.oversize(len, limit, &mut actions),
+            }
+        }
+        self.run(actions).await;
+    }
+
+    async fn run(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send(bytes) => {
+                    self.conn.send(bytes).await;
+                }
+                Action::Dispatch(d) => self.spawn(d),
+                Action::Abort(id) => {
+                    if let Some((task, handle)) = self.aborts.remove(&id) {
+                        self.by_task.remove(&task);
+                        handle.abort();
+                    }
+                }
+                Action::Deliver { id, outcome } => {
+                    if let Some(waiter) = self.conn.waiters.lock().remove(&id) {
+                        let _ = waiter.send(outcome);
+                    }
+                }
+                Action::Notify { method, params } => {
+                    self.conn
+                        .server()
+                        .client_notification(&method, params.as_deref());
+                }
+            }
+        }
+    }
+
+    fn spawn(&mut self, d: Dispatch) {
+        let conn = self.conn.clone();
+        let id = d.id.clone();
+        let handle = self.handlers.spawn(run_request(conn, d));
+        self.conn
+            .handler_tasks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let task = handle.id();
+        self.by_task.insert(task, id.clone());
+        self.aborts.insert(id, (task, handle));
+    }
+
+    fn reap(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        self.conn
+            .handler_tasks
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let task = match &joined {
+            Ok((task, ())) => *task,
+            Err(e) => e.id(),
+        };
+        if let Some(id) = self.by_task.remove(&task)
+            && self.aborts.get(&id).is_some_and(|(t, _)| *t == task)
+        {
+            self.aborts.remove(&id);
+        }
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            tracing::error!("a request handler panicked");
+        }
+    }
+
+    async fn change(&mut self, change: Result<Change, broadcast::error::RecvError>) {
+        let messages: Vec<Vec<u8>> = {
+            let session = self.conn.session.lock();
+            match change {
+                Ok(Change::List(which)) => session.list_changed(which).into_iter().collect(),
+                Ok(Change::ResourceUpdated(uri)) => {
+                    session.resource_updated(&uri).into_iter().collect()
+                }
+                // Missed changes: say everything may have changed rather than lose one.
+                Err(broadcast::error::RecvError::Lagged(_)) => [
+                    ListChanged::Tools,
+                    ListChanged::Resources,
+                    ListChanged::Prompts,
+                ]
+                .into_iter()
+                .filter_map(|w| session.list_changed(w))
+                .collect(),
+                Err(broadcast::error::RecvError::Closed) => Vec::new(),
+            }
+        };
+        for m in messages {
+            self.conn.send(m).await;
+        }
+    }
+}
+
+/// Runs one request's handler and reports its outcome to the session core.
+async fn run_request(conn: Arc<Connection>, d: Dispatch) {
+    let cancel = CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let meta = dispatch::meta_of(d.params.as_deref());
+    let ctx = Context::new(
+        conn.clone(),
+        Some(d.id.clone()),
+        d.progress_token.clone(),
+        meta,
+        cancel,
+    );
+    let outcome = dispatch::route(&conn, ctx, &d.method, d.params).await;
+    let mut actions = Vec::new();
+    conn.session
+        .lock()
+        .complete(&d.id, outcome.as_deref(), &mut actions);
+    for action in actions {
+        if let Action::Send(bytes) = action {
+            conn.send(bytes).await;
+        }
+    }
+}
+
+/// How long to wait for handlers after the input ends, by default.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

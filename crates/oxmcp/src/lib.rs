@@ -1,0 +1,20 @@
+//! oxmcp: a Model Context Protocol SDK and runtime.
+//!
+//! - [`server`]: build a server from tools, resources and prompts, and serve it.
+//! - [`transport`]: stdio (more to come).
+//! - [`model`]: the wire model (re-exported from `oxmcp-proto`).
+//!
+//! The protocol itself (codec, session rules, bounds) lives in the I/O-free `oxmcp-proto`
+//! crate; this crate drives it with tokio.
+
+pub mod connection;
+pub mod error;
+pub mod server;
+mod time;
+pub mod transport;
+
+pub use error::{Error, InputError};
+pub use oxmcp_proto as proto;
+pub use oxmcp_proto::model;
+pub use oxmcp_proto::{ErrorObject, ProtocolVersion, RequestId};
+pub use server::{Context, Prompt, Resource, ResourceTemplate, Server, ServerOptions, Tool};

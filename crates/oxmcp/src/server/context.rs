@@ -1,0 +1,278 @@
+//! The handler's view of its request: progress, logs, cancellation, input from the client.
+//!
+//! # The re-run contract
+//!
+//! Input calls ([`Context::elicit`], [`Context::sample`], [`Context::roots`]) are *keyed*
+//! and return a `Result` the handler propagates with `?`. Under the revisions oxmcp
+//! negotiates through `initialize` (2024-11-05 … 2025-11-25) such a call sends a real
+//! server-to-client request, gated on the client's declared capabilities, and waits for the
+//! answer (bounded by the session's `outgoing_timeout`). Under the stateless revision
+//! 2026-07-28 the same call will instead end the handler with an "input required" result;
+//! the client answers and repeats the call, and the handler runs again *from the top* with
+//! the answers available under their keys. So:
+//!
+//! - a handler must be safe to re-run up to its last input call: do side effects after
+//!   the input calls, or make them idempotent;
+//! - keys must be unique within one handler run;
+//! - data that must survive a round goes through [`Context::set_state`] /
+//!   [`Context::state`], never through captured variables.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oxmcp_proto::ErrorObject;
+use oxmcp_proto::ProtocolVersion;
+use oxmcp_proto::RequestId;
+use oxmcp_proto::error::OVERLOADED;
+use oxmcp_proto::model::{
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
+    ElicitResult, Implementation, ListRootsResult, LoggingLevel, Meta, ProgressToken,
+};
+use oxmcp_proto::session::ClientNeed;
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::Connection;
+use crate::error::{Error, InputError};
+use crate::server::Server;
+use crate::time::now;
+
+/// What a handler knows about its request and can do with the client.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Arc<Connection>,
+    request_id: Option<RequestId>,
+    progress_token: Option<ProgressToken>,
+    meta: Option<Meta>,
+    cancel: CancellationToken,
+    state: Mutex<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("request_id", &self.inner.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        conn: Arc<Connection>,
+        request_id: Option<RequestId>,
+        progress_token: Option<ProgressToken>,
+        meta: Option<Meta>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                conn,
+                request_id,
+                progress_token,
+                meta,
+                cancel,
+                state: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The client's request id (`None` for a task's background run).
+    pub fn request_id(&self) -> Option<&RequestId> {
+        self.inner.request_id.as_ref()
+    }
+
+    /// The request's `_meta`, as the client sent it.
+    pub fn meta(&self) -> Option<&Meta> {
+        self.inner.meta.as_ref()
+    }
+
+    /// The negotiated protocol revision.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.conn.version()
+    }
+
+    /// The client's declared capabilities.
+    pub fn client_capabilities(&self) -> ClientCapabilities {
+        self.inner.conn.session.lock().client_capabilities().clone()
+    }
+
+    /// The client's `clientInfo`.
+    pub fn client_info(&self) -> Option<Implementation> {
+        self.inner.conn.session.lock().client_info().cloned()
+    }
+
+    /// The server this request runs on (to add or remove tools, or announce resource updates).
+    pub fn server(&self) -> Server {
+        self.inner.conn.server()
+    }
+
+    /// A token cancelled when the request is cancelled, times out or its connection ends.
+    /// The handler's future is dropped then anyway; the token is for work it spawned.
+    pub fn cancellation(&self) -> CancellationToken {
+        self.inner.cancel.clone()
+    }
+
+    /// Whether the client asked for progress (sent a `progressToken`).
+    pub fn wants_progress(&self) -> bool {
+        self.inner.progress_token.is_some()
+    }
+
+    /// Reports progress. Sent only if the client asked for progress; `progress` must
+    /// increase from one call to the next (a value that does not is an error).
+    pub async fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<&str>,
+    ) -> Result<(), Error> {
+        let Some(id) = &self.inner.request_id else {
+            return Ok(());
+        };
+        let bytes = self
+            .inner
+            .conn
+            .session
+            .lock()
+            .progress(id, progress, total, message)?;
+        if let Some(bytes) = bytes {
+            self.inner.conn.send(bytes).await;
+        }
+        Ok(())
+    }
+
+    /// Sends a log message (`notifications/message`) if the client's level lets it through.
+    pub async fn log(&self, level: LoggingLevel, data: impl Into<Value>) {
+        let data = data.into();
+        let bytes = self.inner.conn.session.lock().log(level, None, &data);
+        if let Some(bytes) = bytes {
+            self.inner.conn.send(bytes).await;
+        }
+    }
+
+    /// A value a previous round stored under `key` (see the module docs).
+    pub fn state<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let state = self.inner.state.lock();
+        state
+            .get(key)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Stores a value that must survive a re-run (see the module docs).
+    pub fn set_state<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Error> {
+        let value = serde_json::to_value(value)?;
+        self.inner.state.lock().insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    /// Asks the user for input (`elicitation/create`, form or URL mode). `key` names this
+    /// input within the handler (see the module docs).
+    pub async fn elicit(
+        &self,
+        key: &str,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, InputError> {
+        let need = match &params {
+            ElicitRequestParams::Url(_) => ClientNeed::ElicitationUrl,
+            _ => ClientNeed::ElicitationForm,
+        };
+        self.input(key, need, &params).await
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`).
+    pub async fn sample(
+        &self,
+        key: &str,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, InputError> {
+        let need = if params.tools.as_ref().is_some_and(|t| !t.is_empty()) {
+            ClientNeed::SamplingTools
+        } else {
+            ClientNeed::Sampling
+        };
+        self.input(key, need, &params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    pub async fn roots(&self, key: &str) -> Result<ListRootsResult, InputError> {
+        self.input(key, ClientNeed::Roots, &serde_json::json!({}))
+            .await
+    }
+
+    async fn input<P: Serialize, R: DeserializeOwned>(
+        &self,
+        _key: &str,
+        need: ClientNeed,
+        params: &P,
+    ) -> Result<R, InputError> {
+        let conn = &self.inner.conn;
+        let started = conn.session.lock().start_request(now(), need, params);
+        let (id, bytes) = started.map_err(|e| {
+            if e.code == OVERLOADED {
+                InputError::Overloaded(e)
+            } else {
+                InputError::Unsupported(e)
+            }
+        })?;
+        let (tx, rx) = oneshot::channel();
+        conn.waiters.lock().insert(id, tx);
+        conn.timer.notify_one();
+        let mut guard = PendingGuard {
+            conn: conn.clone(),
+            id,
+            armed: true,
+        };
+        if !conn.send(bytes).await {
+            return Err(InputError::Closed);
+        }
+        let outcome = rx.await.map_err(|_| InputError::Closed)?;
+        guard.armed = false;
+        match outcome {
+            Ok(raw) => {
+                serde_json::from_str(raw.get()).map_err(|e| InputError::Malformed(e.to_string()))
+            }
+            Err(e) if is_timeout(&e) => Err(InputError::Timeout(e)),
+            Err(e) => Err(InputError::Client(e)),
+        }
+    }
+}
+
+fn is_timeout(e: &ErrorObject) -> bool {
+    e.data
+        .as_ref()
+        .and_then(|d| d.get("timedOut"))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// Withdraws a server-to-client request whose caller went away (the handler was aborted):
+/// forgets the waiter and tells the client with `notifications/cancelled`.
+struct PendingGuard {
+    conn: Arc<Connection>,
+    id: i64,
+    armed: bool,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.conn.waiters.lock().remove(&self.id);
+        let bytes = self
+            .conn
+            .session
+            .lock()
+            .cancel_request(self.id, "the handler that sent this request was cancelled");
+        if let Some(bytes) = bytes {
+            self.conn.send_later(bytes);
+        }
+    }
+}

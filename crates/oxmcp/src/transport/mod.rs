@@ -1,0 +1,3 @@
+//! Transports: thin drivers that move frames and map their failures onto the core.
+
+pub mod stdio;
