@@ -322,3 +322,37 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> LineClient<R, W> {
         }
     }
 }
+
+/// The project root (where `tests/interop/` lives).
+pub fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs one scenario of `tests/interop/stdio-client.mjs` (the official TypeScript SDK client)
+/// against `server` (a command and its arguments) and fails the test on any failed check.
+///
+/// Node 22 and the SDK come from `scripts/setup-interop.sh`; without them this fails with
+/// the command to run, never skips.
+pub fn run_interop_scenario(scenario: &str, server: &[&str]) {
+    let root = project_root();
+    let node = root.join("tests/interop/node_modules/.bin/node");
+    assert!(
+        node.exists(),
+        "the interop harness is not installed: run scripts/setup-interop.sh (expected {})",
+        node.display()
+    );
+    let out = std::process::Command::new(&node)
+        .arg(root.join("tests/interop/stdio-client.mjs"))
+        .arg(scenario)
+        .arg("--")
+        .args(server)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the interop harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    let summary = stdout.lines().rev().find(|l| l.starts_with("# summary")).unwrap_or("# no summary");
+    assert!(out.status.success(), "interop scenario {scenario} failed ({summary}):\n{stdout}\n{stderr}");
+    assert!(!stdout.contains("\nnot ok"), "a check failed:\n{stdout}");
+}

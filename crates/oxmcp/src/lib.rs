@@ -18,3 +18,8 @@ pub use oxmcp_proto as proto;
 pub use oxmcp_proto::model;
 pub use oxmcp_proto::{ErrorObject, ProtocolVersion, RequestId};
 pub use server::{Context, Prompt, Resource, ResourceTemplate, Server, ServerOptions, Tool};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -139,6 +139,10 @@ fn tools() -> Result<Vec<Tool>, Error> {
                 }
                 ctx.progress(*p, Some(100.0), None).await?;
             }
+            // The TypeScript SDK client dispatches notifications on a later tick than
+            // responses, so progress written right before the result can reach its callback
+            // after the call resolved (and be dropped). Leave it the time to arrive.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             let token = ctx.meta().and_then(|m| m.get("progressToken")).map(|t| match t {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
