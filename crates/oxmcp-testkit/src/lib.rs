@@ -352,7 +352,14 @@ pub fn run_interop_scenario(scenario: &str, server: &[&str]) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    let summary = stdout.lines().rev().find(|l| l.starts_with("# summary")).unwrap_or("# no summary");
-    assert!(out.status.success(), "interop scenario {scenario} failed ({summary}):\n{stdout}\n{stderr}");
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("# summary"))
+        .unwrap_or("# no summary");
+    assert!(
+        out.status.success(),
+        "interop scenario {scenario} failed ({summary}):\n{stdout}\n{stderr}"
+    );
     assert!(!stdout.contains("\nnot ok"), "a check failed:\n{stdout}");
 }

@@ -852,3 +852,96 @@ async fn eof_lets_requests_finish_then_ends_the_session() {
     task.await.unwrap().unwrap();
     assert_eq!(server.stats().0, 0, "no session left");
 }
+
+#[tokio::test(start_paused = true)]
+async fn batch_subscription_and_task_bounds() {
+    let mut opts = options();
+    opts.limits.max_batch = 2;
+    opts.limits.max_subscriptions = 1;
+    opts.tasks.max_tasks = 1;
+    let (mut c, _, server) = ready_with("2025-03-26", opts.clone(), json!({})).await;
+    c.send(json!([
+        { "jsonrpc": "2.0", "id": 1, "method": "ping" },
+        { "jsonrpc": "2.0", "id": 2, "method": "ping" },
+        { "jsonrpc": "2.0", "id": 3, "method": "ping" }
+    ]))
+    .await;
+    let resp = c.recv().await.unwrap();
+    assert_eq!(code(&resp), -32600);
+    assert!(
+        resp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2"),
+        "{resp}"
+    );
+    drop(server);
+    let (mut c, _, server) = ready_with("2025-11-25", opts, json!({})).await;
+    let (resp, _) = c
+        .request(
+            json!(1),
+            "resources/subscribe",
+            json!({ "uri": "test://watched" }),
+        )
+        .await;
+    assert_eq!(resp["result"], json!({}));
+    let (resp, _) = c
+        .request(
+            json!(2),
+            "resources/subscribe",
+            json!({ "uri": "test://static" }),
+        )
+        .await;
+    assert_eq!(code(&resp), -31429);
+    assert!(
+        resp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit is 1")
+    );
+    let (resp, _) = c
+        .request(
+            json!(3),
+            "tools/call",
+            json!({ "name": "slow", "arguments": { "seconds": 50 }, "task": {} }),
+        )
+        .await;
+    assert_eq!(resp["result"]["task"]["status"], "working");
+    let (resp, _) = c
+        .request(
+            json!(4),
+            "tools/call",
+            json!({ "name": "slow", "arguments": { "seconds": 50 }, "task": {} }),
+        )
+        .await;
+    assert_eq!(code(&resp), -31429);
+    assert_eq!(server.stats().1.tasks, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_reports_progress_on_the_original_token() {
+    let (mut c, _, _) = ready("2025-11-25").await;
+    let (resp, _) = c
+        .request(json!(1), "tools/call", json!({ "name": "slow", "arguments": { "seconds": 2 }, "task": {}, "_meta": { "progressToken": 77 } }))
+        .await;
+    let id = resp["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (resp, before) = c
+        .request(json!(2), "tasks/result", json!({ "taskId": id }))
+        .await;
+    assert_eq!(text_of(&resp), "slept 2");
+    let progress: Vec<_> = before
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert_eq!(progress.len(), 2, "{before:?}");
+    for p in progress {
+        assert_eq!(p["params"]["progressToken"], 77);
+        assert_eq!(
+            p["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+            id.as_str()
+        );
+    }
+}

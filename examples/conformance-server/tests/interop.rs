@@ -5,5 +5,8 @@
 
 #[test]
 fn typescript_sdk_client_drives_the_fixture_server() {
-    oxmcp_testkit::run_interop_scenario("fixture", &[env!("CARGO_BIN_EXE_oxmcp-conformance-server"), "--stdio"]);
+    oxmcp_testkit::run_interop_scenario(
+        "fixture",
+        &[env!("CARGO_BIN_EXE_oxmcp-conformance-server"), "--stdio"],
+    );
 }

@@ -54,6 +54,8 @@ struct Inner {
     meta: Option<Meta>,
     cancel: CancellationToken,
     state: Mutex<HashMap<String, Value>>,
+    /// For a task's background run: the task id and the last progress sent.
+    task: Option<(String, Mutex<Option<f64>>)>,
 }
 
 impl std::fmt::Debug for Context {
@@ -80,6 +82,25 @@ impl Context {
                 meta,
                 cancel,
                 state: Mutex::new(HashMap::new()),
+                task: None,
+            }),
+        }
+    }
+
+    /// The context of a task's background run: no request id; progress goes to the
+    /// original request's token, tagged with the task (the token stays valid for the
+    /// task's lifetime).
+    pub(crate) fn for_task(&self, task_id: String) -> Self {
+        let inner = &self.inner;
+        Context {
+            inner: Arc::new(Inner {
+                conn: inner.conn.clone(),
+                request_id: None,
+                progress_token: inner.progress_token.clone(),
+                meta: inner.meta.clone(),
+                cancel: CancellationToken::new(),
+                state: Mutex::new(HashMap::new()),
+                task: Some((task_id, Mutex::new(None))),
             }),
         }
     }
@@ -133,15 +154,41 @@ impl Context {
         total: Option<f64>,
         message: Option<&str>,
     ) -> Result<(), Error> {
-        let Some(id) = &self.inner.request_id else {
-            return Ok(());
+        let inner = &self.inner;
+        let bytes = match (&inner.request_id, &inner.task, &inner.progress_token) {
+            (Some(id), _, _) => inner
+                .conn
+                .session
+                .lock()
+                .progress(id, progress, total, message)?,
+            (None, Some((task_id, last)), Some(token)) => {
+                let mut last = last.lock();
+                if last.is_some_and(|l| progress <= l) || !progress.is_finite() {
+                    return Err(Error::invalid_params(format!(
+                        "progress must increase with each notification: {progress} after {}",
+                        last.unwrap_or_default()
+                    )));
+                }
+                *last = Some(progress);
+                let mut params = serde_json::json!({
+                    "progressToken": token,
+                    "progress": progress,
+                    "_meta": { "io.modelcontextprotocol/related-task": { "taskId": task_id } }
+                });
+                if let Some(total) = total {
+                    params["total"] = total.into();
+                }
+                if let Some(message) = message {
+                    params["message"] = message.into();
+                }
+                inner
+                    .conn
+                    .session
+                    .lock()
+                    .notification("notifications/progress", &params)
+            }
+            _ => None,
         };
-        let bytes = self
-            .inner
-            .conn
-            .session
-            .lock()
-            .progress(id, progress, total, message)?;
         if let Some(bytes) = bytes {
             self.inner.conn.send(bytes).await;
         }

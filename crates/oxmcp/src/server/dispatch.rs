@@ -11,7 +11,6 @@ use oxmcp_proto::{ErrorObject, ProtocolVersion};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::context::Context;
 use super::tool::TaskSupport;
@@ -228,13 +227,7 @@ async fn call_tool(
             let ttl = p.task.and_then(|t| t.ttl);
             let retry = conn.session.lock().limits().retry_after.as_millis() as u64;
             let (task_id, task) = conn.tasks.create(now(), ttl, retry)?;
-            let run_ctx = Context::new(
-                conn.clone(),
-                None,
-                None,
-                ctx.meta().cloned(),
-                CancellationToken::new(),
-            );
+            let run_ctx = ctx.for_task(task_id.clone());
             let run_conn = conn.clone();
             let id = task_id.clone();
             let handler = tool.handler.clone();
