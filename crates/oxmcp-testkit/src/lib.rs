@@ -10,7 +10,7 @@
 //! It deliberately does not depend on `oxmcp`, so tests of every crate can use it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value, json};
@@ -30,76 +30,171 @@ pub fn spec_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/spec")
 }
 
-/// Compiled validators, by (revision, definition).
+/// The schema files of the spec, compiled on demand and cached per
+/// (revision, pointer, strict).
 #[derive(Default)]
 pub struct Schemas {
     docs: Mutex<HashMap<String, Arc<Value>>>,
-    validators: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
+    validators: Mutex<HashMap<(String, String, bool), Arc<jsonschema::Validator>>>,
 }
 
-/// The process-wide schema cache.
 pub fn schemas() -> &'static Schemas {
     static S: OnceLock<Schemas> = OnceLock::new();
     S.get_or_init(Schemas::default)
+}
+
+fn read(rev: &str) -> String {
+    let path = spec_dir().join(rev).join("schema.json");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Where a schema file keeps its definitions: `$defs` (2025-11-25) or `definitions`.
+fn defs_key(doc: &Value) -> &'static str {
+    if doc.get("$defs").is_some() {
+        "$defs"
+    } else {
+        "definitions"
+    }
+}
+
+/// Property names whose values are JSON Schemas or free-form objects (`_meta` is open by
+/// the spec's prose even where an old schema lists only `progressToken`), never made
+/// strict.
+const OPEN: [&str; 4] = ["inputSchema", "outputSchema", "requestedSchema", "_meta"];
+
+/// Adds `additionalProperties: false` to every object schema that lists `properties`
+/// and says nothing about others: a value then validates only if it uses no property
+/// the revision does not define. Definitions used in `allOf` are left open (a strict
+/// member would reject the other members' properties).
+fn strictify(doc: &mut Value) {
+    let key = defs_key(doc);
+    let mut in_all_of = HashSet::new();
+    collect_all_of_refs(doc, &mut in_all_of);
+    let Some(Value::Object(defs)) = doc.get_mut(key) else {
+        return;
+    };
+    for (name, def) in defs.iter_mut() {
+        if !in_all_of.contains(name.as_str()) {
+            strict_node(def, false, false);
+        }
+    }
+}
+
+fn collect_all_of_refs(v: &Value, out: &mut HashSet<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::Array(members)) = o.get("allOf") {
+                for m in members {
+                    if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                        out.insert(r.rsplit('/').next().unwrap().to_owned());
+                    }
+                }
+            }
+            o.values().for_each(|x| collect_all_of_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_all_of_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// `params`: the parameters of a request or notification, which may carry `_meta` in
+/// every revision (the base `Request`/`Notification` types say so, though the older
+/// schemas do not repeat it in each request's inline `params`).
+fn strict_node(node: &mut Value, open: bool, params: bool) {
+    let Some(o) = node.as_object_mut() else {
+        return;
+    };
+    if !open
+        && o.get("properties").is_some_and(Value::is_object)
+        && !o.contains_key("additionalProperties")
+    {
+        o.insert("additionalProperties".into(), Value::Bool(false));
+        if let (true, Some(Value::Object(props))) = (params, o.get_mut("properties")) {
+            props
+                .entry("_meta")
+                .or_insert_with(|| json!({ "type": "object" }));
+        }
+    }
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for (name, sub) in props.iter_mut() {
+            strict_node(sub, OPEN.contains(&name.as_str()), name == "params");
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = o.get_mut(key) {
+            strict_node(sub, false, false);
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(subs)) = o.get_mut(key) {
+            subs.iter_mut().for_each(|s| strict_node(s, false, false));
+        }
+    }
 }
 
 impl Schemas {
     fn doc(&self, rev: &str) -> Arc<Value> {
         let mut docs = self.docs.lock().unwrap();
         docs.entry(rev.to_owned())
-            .or_insert_with(|| {
-                let path = spec_dir().join(rev).join("schema.json");
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                Arc::new(serde_json::from_str(&text).unwrap())
-            })
+            .or_insert_with(|| Arc::new(serde_json::from_str(&read(rev)).unwrap()))
             .clone()
     }
 
     /// Whether revision `rev` defines `def`.
     pub fn has(&self, rev: &str, def: &str) -> bool {
         let doc = self.doc(rev);
-        doc.get("$defs")
-            .or_else(|| doc.get("definitions"))
-            .and_then(|d| d.get(def))
-            .is_some()
+        doc[defs_key(&doc)].get(def).is_some()
     }
 
-    /// The validator of definition `def` in revision `rev`.
-    pub fn validator(&self, rev: &str, def: &str) -> Arc<jsonschema::Validator> {
-        let key = (rev.to_owned(), def.to_owned());
+    /// The validator of `pointer` (below the definitions, like `Tool` or
+    /// `CreateMessageRequest/properties/params`) in revision `rev`.
+    pub fn validator(&self, rev: &str, pointer: &str, strict: bool) -> Arc<jsonschema::Validator> {
+        let key = (rev.to_owned(), pointer.to_owned(), strict);
         if let Some(v) = self.validators.lock().unwrap().get(&key) {
             return v.clone();
         }
         let mut doc = (*self.doc(rev)).clone();
-        let defs_key = if doc.get("$defs").is_some() {
-            "$defs"
-        } else {
-            "definitions"
-        };
-        assert!(
-            doc[defs_key].get(def).is_some(),
-            "revision {rev} has no definition {def}"
-        );
-        doc["$ref"] = json!(format!("#/{defs_key}/{def}"));
-        let v = Arc::new(
-            jsonschema::validator_for(&doc).unwrap_or_else(|e| panic!("schema {rev}/{def}: {e}")),
-        );
+        if strict {
+            strictify(&mut doc);
+        }
+        // A wrapper that refers into the file's own definitions: `$ref` next to them at
+        // the root, in the file's own dialect.
+        let defs = defs_key(&doc);
+        let mut wrapper = serde_json::Map::new();
+        wrapper.insert("$schema".into(), doc["$schema"].clone());
+        wrapper.insert("$ref".into(), format!("#/{defs}/{pointer}").into());
+        wrapper.insert(defs.into(), doc[defs].clone());
+        let wrapper = Value::Object(wrapper);
+        let v = jsonschema::options()
+            .build(&wrapper)
+            .unwrap_or_else(|e| panic!("schema {rev} {pointer}: {e}"));
+        let v = Arc::new(v);
         self.validators.lock().unwrap().insert(key, v.clone());
         v
     }
 
-    /// Checks `value` against `def` of `rev`; the error lists every violation.
-    pub fn check(&self, rev: &str, def: &str, value: &Value) -> Result<(), String> {
-        let v = self.validator(rev, def);
+    /// Checks `value` against `pointer` of `rev`; the error lists every violation.
+    pub fn check(
+        &self,
+        rev: &str,
+        pointer: &str,
+        strict: bool,
+        value: &Value,
+    ) -> Result<(), String> {
+        let v = self.validator(rev, pointer, strict);
         let errors: Vec<String> = v
             .iter_errors(value)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .map(|e| format!("{e} at `{}`", e.instance_path()))
             .collect();
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(format!("{rev} {def}: {}\n  in {value}", errors.join("; ")))
+            Err(format!(
+                "{rev} {pointer}{}: {}\n  in {}",
+                if strict { " (strict)" } else { "" },
+                errors.join("; "),
+                serde_json::to_string_pretty(value).unwrap()
+            ))
         }
     }
 }
@@ -190,7 +285,8 @@ impl WireCheck {
         if is_error && msg.get("id").is_none() {
             // The documented deviation: an error whose id could not be read omits it; only
             // the 2025-11-25 schema allows that.
-            s.check("2025-11-25", "JSONRPCErrorResponse", msg).unwrap();
+            s.check("2025-11-25", "JSONRPCErrorResponse", true, msg)
+                .unwrap();
             return;
         }
         let envelope = if is_error {
@@ -210,18 +306,18 @@ impl WireCheck {
         } else {
             "JSONRPCNotification"
         };
-        s.check(&rev, envelope, msg).unwrap();
+        s.check(&rev, envelope, true, msg).unwrap();
         if let Some(result) = msg.get("result") {
             let id = msg["id"].to_string();
             if let Some((method, task)) = self.pending.remove(&id) {
                 if method == "initialize" {
                     let v = result["protocolVersion"].as_str().unwrap().to_owned();
-                    s.check(&v, "InitializeResult", result).unwrap();
+                    s.check(&v, "InitializeResult", true, result).unwrap();
                     self.revision = Some(v);
                 } else if task && method == "tools/call" && result.get("task").is_some() {
-                    s.check(&rev, "CreateTaskResult", result).unwrap();
+                    s.check(&rev, "CreateTaskResult", true, result).unwrap();
                 } else if let Some(def) = result_def(&method) {
-                    s.check(&rev, def, result).unwrap();
+                    s.check(&rev, def, true, result).unwrap();
                 }
             }
         } else if is_error {
@@ -233,7 +329,7 @@ impl WireCheck {
                 notification_def(method)
             };
             match def {
-                Some(def) if s.has(&rev, def) => s.check(&rev, def, msg).unwrap(),
+                Some(def) if s.has(&rev, def) => s.check(&rev, def, true, msg).unwrap(),
                 Some(def) => panic!("revision {rev} has no {def}, yet the server sent {msg}"),
                 None => panic!("the server sent an unknown method: {msg}"),
             }

@@ -119,46 +119,12 @@ fn list(
         _ => (ListKind::Prompts, "prompts"),
     };
     let after = after_cursor(conn, kind, p.cursor.as_deref())?;
-    let to_value =
-        |v: Result<Value, serde_json::Error>| v.map_err(|e| ErrorObject::internal(e.to_string()));
     let (items, next) = match kind {
-        ListKind::Tools => {
-            let (page, next) = reg.tools.page(after, size);
-            (
-                to_value(serde_json::to_value(
-                    page.iter().map(|t| &t.def).collect::<Vec<_>>(),
-                ))?,
-                next,
-            )
-        }
-        ListKind::Resources => {
-            let (page, next) = reg.resources.page(after, size);
-            (
-                to_value(serde_json::to_value(
-                    page.iter().map(|r| &r.def).collect::<Vec<_>>(),
-                ))?,
-                next,
-            )
-        }
-        ListKind::ResourceTemplates => {
-            let (page, next) = reg.templates.page(after, size);
-            (
-                to_value(serde_json::to_value(
-                    page.iter().map(|t| &t.def).collect::<Vec<_>>(),
-                ))?,
-                next,
-            )
-        }
-        _ => {
-            let (page, next) = reg.prompts.page(after, size);
-            (
-                to_value(serde_json::to_value(
-                    page.iter().map(|p| &p.def).collect::<Vec<_>>(),
-                ))?,
-                next,
-            )
-        }
-    };
+        ListKind::Tools => page_of(&reg.tools, after, size),
+        ListKind::Resources => page_of(&reg.resources, after, size),
+        ListKind::ResourceTemplates => page_of(&reg.templates, after, size),
+        _ => page_of(&reg.prompts, after, size),
+    }?;
     drop(reg);
     let mut out = serde_json::Map::new();
     out.insert(key.into(), items);
@@ -169,6 +135,18 @@ fn list(
         );
     }
     finish(version, method, &out)
+}
+
+/// One page of a catalog's definitions, as JSON, and where the next page starts.
+fn page_of<T: super::Listed>(
+    catalog: &super::catalog::Catalog<T>,
+    after: u64,
+    size: usize,
+) -> Result<(Value, Option<u64>), ErrorObject> {
+    let (page, next) = catalog.page(after, size);
+    let defs: Vec<&T::Def> = page.iter().map(|entry| entry.def()).collect();
+    let items = serde_json::to_value(defs).map_err(|e| ErrorObject::internal(e.to_string()))?;
+    Ok((items, next))
 }
 
 #[derive(Deserialize)]

@@ -95,6 +95,30 @@ impl Default for ServerOptions {
     }
 }
 
+/// An entry of a listed catalog: what `*/list` shows of it.
+pub(crate) trait Listed {
+    type Def: serde::Serialize;
+    fn def(&self) -> &Self::Def;
+}
+
+macro_rules! listed {
+    ($($t:ty => $d:ty),* $(,)?) => {$(
+        impl Listed for $t {
+            type Def = $d;
+            fn def(&self) -> &$d {
+                &self.def
+            }
+        }
+    )*};
+}
+
+listed!(
+    Tool => oxmcp_proto::model::Tool,
+    Resource => oxmcp_proto::model::Resource,
+    ResourceTemplate => oxmcp_proto::model::ResourceTemplate,
+    Prompt => oxmcp_proto::model::Prompt,
+);
+
 /// A server-wide change every session hears about.
 #[derive(Debug, Clone)]
 pub(crate) enum Change {
