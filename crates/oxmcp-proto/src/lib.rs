@@ -4,6 +4,7 @@
 //! functions: no sockets, no tasks, no clock of its own. The `oxmcp` crate drives it.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod cursor;
 pub mod error;
 pub mod framing;

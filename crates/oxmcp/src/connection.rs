@@ -77,17 +77,7 @@ impl Connection {
 
     /// Queues a message from a place that cannot wait (a destructor).
     pub(crate) fn send_later(&self, bytes: Vec<u8>) {
-        match self.out.try_send(bytes) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(bytes)) => {
-                let out = self.out.clone();
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move {
-                        let _ = out.send(bytes).await;
-                    });
-                }
-            }
-        }
+        crate::outbox::send_now_or_later(&self.out, bytes);
     }
 }
 

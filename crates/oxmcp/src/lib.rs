@@ -7,8 +7,10 @@
 //! The protocol itself (codec, session rules, bounds) lives in the I/O-free `oxmcp-proto`
 //! crate; this crate drives it with tokio.
 
+pub mod client;
 pub mod connection;
 pub mod error;
+mod outbox;
 pub mod server;
 mod time;
 pub mod transport;
