@@ -1,11 +1,11 @@
-//! The built-in demo server that `oxmcp serve` runs: `echo`, `calculate`, `slow`, and with a
-//! root directory, read-only files as resources.
+//! The built-in demo server that `oxmcp serve` runs: the tools `echo`, `calculate`, `slow`,
+//! the prompt `greet`, and with a root directory, read-only files as resources.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oxmcp::model::CallToolResult;
-use oxmcp::server::{Server, ServerOptions, TaskSupport, Tool};
+use oxmcp::model::{CallToolResult, GetPromptResult, PromptMessage};
+use oxmcp::server::{Prompt, Server, ServerOptions, TaskSupport, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -106,6 +106,16 @@ pub fn server(root: Option<PathBuf>, options: ServerOptions) -> Result<Server, o
                 },
             )
             .task_support(TaskSupport::Optional),
+        )
+        .prompt(
+            Prompt::new("greet", "A prompt that asks the model to greet someone.", |args, _ctx| async move {
+                let name = args.get("name").cloned().unwrap_or_default();
+                Ok(GetPromptResult {
+                    messages: vec![PromptMessage::user_text(format!("Please greet {name} warmly."))],
+                    ..Default::default()
+                })
+            })
+            .argument("name", "Who to greet", true),
         );
     if let Some(root) = root {
         let files = crate::files::Files::new(&root)

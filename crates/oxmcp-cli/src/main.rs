@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Serve the built-in demo server.
     Serve(ServeArgs),
+    /// Call one method of an MCP server and print the result as JSON.
+    Call(oxmcp_cli::call::CallArgs),
 }
 
 #[derive(Args)]
@@ -43,7 +45,19 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Call(args) => call(args),
     }
+}
+
+fn call(args: oxmcp_cli::call::CallArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(std::env::var("OXMCP_LOG").unwrap_or_else(|_| "warn".into()))?)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let code = rt.block_on(oxmcp_cli::call::run(args))?;
+    drop(rt);
+    std::process::exit(code);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
