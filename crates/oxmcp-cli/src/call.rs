@@ -81,12 +81,15 @@ pub enum What {
 }
 
 fn split_arg(arg: &str) -> anyhow::Result<(&str, &str)> {
-    arg.split_once('=').with_context(|| format!("--arg {arg:?}: expected KEY=VALUE"))
+    arg.split_once('=')
+        .with_context(|| format!("--arg {arg:?}: expected KEY=VALUE"))
 }
 
 /// The JSON value of `--arg key=text` for a property whose schema is `schema`.
 pub fn arg_value(schema: Option<&Value>, text: &str) -> Value {
-    let is_string = schema.and_then(|s| s.get("type")).is_some_and(|t| t == "string");
+    let is_string = schema
+        .and_then(|s| s.get("type"))
+        .is_some_and(|t| t == "string");
     if is_string {
         return Value::String(text.to_owned());
     }
@@ -130,9 +133,18 @@ pub async fn run(args: CallArgs) -> anyhow::Result<i32> {
     opts.on_progress = Some(progress_printer());
     let outcome: Result<Value, ClientError> = match args.what {
         What::ToolsList => client.list_all_tools().await.map(|t| json!({ "tools": t })),
-        What::ResourcesList => client.list_all_resources().await.map(|r| json!({ "resources": r })),
-        What::TemplatesList => client.list_all_resource_templates().await.map(|r| json!({ "resourceTemplates": r })),
-        What::PromptsList => client.list_all_prompts().await.map(|p| json!({ "prompts": p })),
+        What::ResourcesList => client
+            .list_all_resources()
+            .await
+            .map(|r| json!({ "resources": r })),
+        What::TemplatesList => client
+            .list_all_resource_templates()
+            .await
+            .map(|r| json!({ "resourceTemplates": r })),
+        What::PromptsList => client
+            .list_all_prompts()
+            .await
+            .map(|p| json!({ "prompts": p })),
         What::Ping => client.ping().await.map(|()| json!({})),
         What::Resource { uri } => client.read_resource(&uri).await.and_then(to_json),
         What::Prompt { name, args } => {
@@ -152,26 +164,43 @@ pub async fn run(args: CallArgs) -> anyhow::Result<i32> {
                 None => Map::new(),
             };
             if !args.is_empty() {
-                let tools = client.list_all_tools().await.map_err(|e| anyhow::anyhow!("tools/list: {e}"))?;
-                let schema = tools.iter().find(|t| t.name == name).map(|t| t.input_schema.clone()).unwrap_or_default();
+                let tools = client
+                    .list_all_tools()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("tools/list: {e}"))?;
+                let schema = tools
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map(|t| t.input_schema.clone())
+                    .unwrap_or_default();
                 for a in &args {
                     let (k, v) = split_arg(a)?;
                     let prop = schema.get("properties").and_then(|p| p.get(k));
                     arguments.insert(k.to_owned(), arg_value(prop, v));
                 }
             }
-            client.call_tool_with(&name, Value::Object(arguments), opts).await.and_then(to_json)
+            client
+                .call_tool_with(&name, Value::Object(arguments), opts)
+                .await
+                .and_then(to_json)
         }
     };
     match outcome {
         Ok(value) => {
             println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(if value.get("isError") == Some(&Value::Bool(true)) { 1 } else { 0 })
+            Ok(if value.get("isError") == Some(&Value::Bool(true)) {
+                1
+            } else {
+                0
+            })
         }
         Err(e) => {
             eprintln!("error: {e}");
             if let Some(rpc) = e.rpc() {
-                println!("{}", serde_json::to_string_pretty(&json!({ "error": rpc }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({ "error": rpc }))?
+                );
             }
             Ok(1)
         }

@@ -52,9 +52,13 @@ fn main() -> anyhow::Result<()> {
 fn call(args: oxmcp_cli::call::CallArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(std::env::var("OXMCP_LOG").unwrap_or_else(|_| "warn".into()))?)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(
+            std::env::var("OXMCP_LOG").unwrap_or_else(|_| "warn".into()),
+        )?)
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let code = rt.block_on(oxmcp_cli::call::run(args))?;
     drop(rt);
     std::process::exit(code);

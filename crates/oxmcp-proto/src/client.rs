@@ -284,6 +284,9 @@ impl ClientSession {
             ),
             None => None,
         };
+        if let (Some(p), Some(v)) = (params.as_mut(), self.version) {
+            crate::model::downgrade::downgrade_request(method, v, p);
+        }
         let token = opts.progress.then_some(ProgressToken::Number(id));
         if let Some(token) = &token {
             let p = params.get_or_insert_with(|| serde_json::json!({}));
@@ -451,19 +454,42 @@ impl ClientSession {
         }
     }
 
-    /// Answers the server's request `id` (nothing is sent if the server withdrew it).
+    /// Answers the server's request `id` of `method` with a 2025-11-25-shaped result (shaped
+    /// here for the negotiated revision) or an error. Nothing is sent if the server withdrew
+    /// the request.
     pub fn respond(
         &mut self,
         id: &RequestId,
-        outcome: Result<&RawValue, &ErrorObject>,
+        method: &str,
+        outcome: Result<Value, &ErrorObject>,
     ) -> Option<Vec<u8>> {
         if !self.incoming.remove(id) {
             return None;
         }
         Some(match outcome {
-            Ok(r) => jsonrpc::encode_result(id, r),
+            Ok(mut r) => {
+                if let Some(v) = self.version {
+                    crate::model::downgrade::downgrade_result(method, v, &mut r);
+                }
+                jsonrpc::encode_result(id, &r)
+            }
             Err(e) => jsonrpc::encode_error(Some(id), e),
         })
+    }
+
+    /// The `initialize` params for offering `version`, shaped for that revision.
+    pub fn initialize_params(
+        version: ProtocolVersion,
+        capabilities: Value,
+        client_info: Value,
+    ) -> Value {
+        let mut params = serde_json::json!({
+            "protocolVersion": version.as_str(),
+            "capabilities": capabilities,
+            "clientInfo": client_info,
+        });
+        crate::model::downgrade::downgrade_request("initialize", version, &mut params);
+        params
     }
 
     /// The next instant at which [`ClientSession::handle_timeout`] has work.

@@ -796,6 +796,13 @@ impl Session {
                 self.limits.retry_after.as_millis() as u64,
             ));
         }
+        let mut params =
+            serde_json::to_value(params).map_err(|e| ErrorObject::internal(e.to_string()))?;
+        crate::model::downgrade::downgrade_request(
+            need.method(),
+            self.version.unwrap_or(ProtocolVersion::LATEST_LEGACY),
+            &mut params,
+        );
         let id = self.next_outgoing;
         self.next_outgoing += 1;
         let method = need.method();
@@ -808,7 +815,7 @@ impl Session {
         );
         Ok((
             id,
-            jsonrpc::encode_request(&RequestId::Number(id), method, Some(params)),
+            jsonrpc::encode_request(&RequestId::Number(id), method, Some(&params)),
         ))
     }
 

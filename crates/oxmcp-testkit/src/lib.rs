@@ -140,6 +140,32 @@ impl Schemas {
             .clone()
     }
 
+    /// Checks a whole request or notification `msg` against `def` (strictly) and the
+    /// JSON-RPC envelope. Older revisions define their message types without `jsonrpc` and
+    /// `id` (the envelope types carry those), so the body is checked without them there.
+    pub fn check_message(&self, rev: &str, def: &str, msg: &Value) -> Result<(), String> {
+        let doc = self.doc(rev);
+        let listed = doc[defs_key(&doc)][def]["properties"]
+            .get("jsonrpc")
+            .is_some();
+        let envelope = if msg.get("id").is_some() {
+            "JSONRPCRequest"
+        } else {
+            "JSONRPCNotification"
+        };
+        self.check(rev, envelope, false, msg)?;
+        if listed {
+            self.check(rev, def, true, msg)
+        } else {
+            let mut body = msg.clone();
+            if let Some(o) = body.as_object_mut() {
+                o.remove("jsonrpc");
+                o.remove("id");
+            }
+            self.check(rev, def, true, &body)
+        }
+    }
+
     /// Whether revision `rev` defines `def`.
     pub fn has(&self, rev: &str, def: &str) -> bool {
         let doc = self.doc(rev);
@@ -329,7 +355,7 @@ impl WireCheck {
                 notification_def(method)
             };
             match def {
-                Some(def) if s.has(&rev, def) => s.check(&rev, def, true, msg).unwrap(),
+                Some(def) if s.has(&rev, def) => s.check_message(&rev, def, msg).unwrap(),
                 Some(def) => panic!("revision {rev} has no {def}, yet the server sent {msg}"),
                 None => panic!("the server sent an unknown method: {msg}"),
             }
@@ -458,4 +484,139 @@ pub fn run_interop_scenario(scenario: &str, server: &[&str]) {
         "interop scenario {scenario} failed ({summary}):\n{stdout}\n{stderr}"
     );
     assert!(!stdout.contains("\nnot ok"), "a check failed:\n{stdout}");
+}
+
+fn client_request_def(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "initialize" => "InitializeRequest",
+        "ping" => "PingRequest",
+        "tools/list" => "ListToolsRequest",
+        "tools/call" => "CallToolRequest",
+        "resources/list" => "ListResourcesRequest",
+        "resources/templates/list" => "ListResourceTemplatesRequest",
+        "resources/read" => "ReadResourceRequest",
+        "resources/subscribe" => "SubscribeRequest",
+        "resources/unsubscribe" => "UnsubscribeRequest",
+        "prompts/list" => "ListPromptsRequest",
+        "prompts/get" => "GetPromptRequest",
+        "completion/complete" => "CompleteRequest",
+        "logging/setLevel" => "SetLevelRequest",
+        "tasks/get" => "GetTaskRequest",
+        "tasks/result" => "GetTaskPayloadRequest",
+        "tasks/list" => "ListTasksRequest",
+        "tasks/cancel" => "CancelTaskRequest",
+        _ => return None,
+    })
+}
+
+fn client_notification_def(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "notifications/initialized" => "InitializedNotification",
+        "notifications/cancelled" => "CancelledNotification",
+        "notifications/progress" => "ProgressNotification",
+        "notifications/roots/list_changed" => "RootsListChangedNotification",
+        _ => return None,
+    })
+}
+
+fn client_result_def(server_method: &str) -> Option<&'static str> {
+    Some(match server_method {
+        "sampling/createMessage" => "CreateMessageResult",
+        "elicitation/create" => "ElicitResult",
+        "roots/list" => "ListRootsResult",
+        "ping" => "Result",
+        _ => return None,
+    })
+}
+
+/// Validates what a *client* sends, strictly, against the negotiated revision (the offered
+/// one for `initialize`). Feed it both directions: [`ClientWireCheck::from_server`] learns
+/// the negotiated revision and the server's request ids.
+#[derive(Debug, Default)]
+pub struct ClientWireCheck {
+    /// The negotiated revision.
+    pub revision: Option<String>,
+    initialize_id: Option<String>,
+    server_requests: HashMap<String, String>,
+    /// Client messages checked, by method (responses count under the server's method).
+    pub checked: HashMap<String, usize>,
+}
+
+impl ClientWireCheck {
+    /// A message from the server.
+    pub fn from_server(&mut self, msg: &Value) {
+        if let (Some(id), Some(method)) = (msg.get("id"), msg.get("method").and_then(Value::as_str))
+        {
+            self.server_requests
+                .insert(id.to_string(), method.to_owned());
+        }
+        if let (Some(id), Some(result)) = (msg.get("id"), msg.get("result"))
+            && self.initialize_id.as_deref() == Some(&id.to_string())
+        {
+            self.revision = result["protocolVersion"].as_str().map(str::to_owned);
+        }
+    }
+
+    /// A message from the client: panics with every violation.
+    pub fn from_client(&mut self, msg: &Value) {
+        let s = schemas();
+        if let Some(method) = msg.get("method").and_then(Value::as_str) {
+            let is_request = msg.get("id").is_some();
+            let (rev, def) = if method == "initialize" {
+                self.initialize_id = msg.get("id").map(Value::to_string);
+                (
+                    msg["params"]["protocolVersion"]
+                        .as_str()
+                        .unwrap_or("2025-11-25")
+                        .to_owned(),
+                    "InitializeRequest",
+                )
+            } else {
+                let rev = self
+                    .revision
+                    .clone()
+                    .expect("the client sent a request before initialize was answered");
+                let def = if is_request {
+                    client_request_def(method)
+                } else {
+                    client_notification_def(method)
+                };
+                (
+                    rev,
+                    def.unwrap_or_else(|| panic!("the client sent an unknown method: {msg}")),
+                )
+            };
+            assert!(
+                s.has(&rev, def),
+                "revision {rev} has no {def}, yet the client sent {msg}"
+            );
+            s.check_message(&rev, def, msg).unwrap();
+            *self.checked.entry(method.to_owned()).or_default() += 1;
+        } else {
+            let rev = self
+                .revision
+                .clone()
+                .unwrap_or_else(|| "2025-11-25".to_owned());
+            let id = msg["id"].to_string();
+            let method = self
+                .server_requests
+                .remove(&id)
+                .unwrap_or_else(|| panic!("a response to no request: {msg}"));
+            if let Some(result) = msg.get("result") {
+                let def = client_result_def(&method).unwrap_or("Result");
+                s.check(&rev, def, true, result).unwrap();
+            } else {
+                let env = if s.has(&rev, "JSONRPCErrorResponse") {
+                    "JSONRPCErrorResponse"
+                } else {
+                    "JSONRPCError"
+                };
+                s.check(&rev, env, true, msg).unwrap();
+            }
+            *self
+                .checked
+                .entry(format!("{method} (response)"))
+                .or_default() += 1;
+        }
+    }
 }

@@ -16,6 +16,8 @@ mod time;
 pub mod transport;
 
 pub use error::{Error, InputError};
+/// Attributes that turn an `async fn` into a tool, prompt or resource (see `oxmcp-macros`).
+pub use oxmcp_macros::{prompt, resource, tool};
 pub use oxmcp_proto as proto;
 pub use oxmcp_proto::model;
 pub use oxmcp_proto::{ErrorObject, ProtocolVersion, RequestId};

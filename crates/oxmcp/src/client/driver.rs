@@ -32,7 +32,7 @@ pub(crate) struct Shared {
     pub(crate) session: Mutex<ClientSession>,
     out: mpsc::Sender<Vec<u8>>,
     waiters: Mutex<HashMap<i64, Waiter>>,
-    timer: Notify,
+    timer: Arc<Notify>,
     pub(crate) notifications: broadcast::Sender<ServerNotification>,
     closed: Mutex<Option<String>>,
     /// The spawned server's process id, if the transport spawned one.
@@ -149,7 +149,7 @@ where
         session: Mutex::new(session),
         out: tx,
         waiters: Mutex::new(HashMap::new()),
-        timer: Notify::new(),
+        timer: Arc::new(Notify::new()),
         notifications: broadcast::channel(1024).0,
         closed: Mutex::new(None),
         pid: exit.as_ref().and_then(|e| e.pid),
@@ -197,36 +197,62 @@ async fn drive<R: AsyncRead + Unpin>(
     let mut buf = vec![0u8; 64 * 1024];
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut aborts: HashMap<RequestId, AbortHandle> = HashMap::new();
+    // Only a weak reference is held while waiting: the last `Client` handle going away
+    // must drop the shared state, which fires `stop`.
     let reason = loop {
-        let Some(s) = shared.upgrade() else {
-            break "the client was dropped".to_owned();
+        let (deadline, timer) = {
+            let Some(s) = shared.upgrade() else {
+                break "the client was dropped".to_owned();
+            };
+            (
+                s.session
+                    .lock()
+                    .poll_timeout()
+                    .map(tokio::time::Instant::from_std),
+                s.timer.clone(),
+            )
         };
-        let deadline = s
-            .session
-            .lock()
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
-        let timer = async { s.timer.notified().await };
-        let mut actions = Vec::new();
-        tokio::select! {
+        enum Woke {
+            Frames,
+            Timeout,
+            Other,
+        }
+        let woke = tokio::select! {
             () = stop.cancelled() => break "the client was dropped".to_owned(),
             r = reader.read(&mut buf) => match r {
                 Ok(0) | Err(_) => break ended(&mut exit, r.err()).await,
                 Ok(n) => {
                     framer.push(&buf[..n]);
-                    while let Some(frame) = framer.next_frame() {
-                        match frame {
-                            Frame::Line(line) => s.session.lock().handle_frame(now(), &line, &mut actions),
-                            Frame::Oversize { len } => {
-                                tracing::warn!(len, limit = max_line, "skipped an oversize message from the server");
-                            }
+                    Woke::Frames
+                }
+            },
+            () = sleep_until(deadline) => Woke::Timeout,
+            () = timer.notified() => Woke::Other,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => Woke::Other,
+        };
+        let Some(s) = shared.upgrade() else {
+            break "the client was dropped".to_owned();
+        };
+        let mut actions = Vec::new();
+        match woke {
+            Woke::Frames => {
+                while let Some(frame) = framer.next_frame() {
+                    match frame {
+                        Frame::Line(line) => {
+                            s.session.lock().handle_frame(now(), &line, &mut actions)
+                        }
+                        Frame::Oversize { len } => {
+                            tracing::warn!(
+                                len,
+                                limit = max_line,
+                                "skipped an oversize message from the server"
+                            );
                         }
                     }
                 }
-            },
-            () = sleep_until(deadline) => s.session.lock().handle_timeout(now(), &mut actions),
-            () = timer => {}
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+            Woke::Timeout => s.session.lock().handle_timeout(now(), &mut actions),
+            Woke::Other => {}
         }
         for action in actions {
             run(&s, &handlers, &mut tasks, &mut aborts, action).await;
@@ -306,10 +332,12 @@ async fn run(
             let handlers = handlers.clone();
             let rid = id.clone();
             let handle = tasks.spawn(async move {
-                let outcome: Result<Box<RawValue>, ErrorObject> =
-                    answer(&handlers, &method, params.as_deref()).await;
+                let outcome = answer(&handlers, &method, params.as_deref()).await;
                 let Some(s) = weak.upgrade() else { return };
-                let reply = s.session.lock().respond(&rid, outcome.as_deref());
+                let reply = s
+                    .session
+                    .lock()
+                    .respond(&rid, &method, outcome.as_ref().cloned());
                 if let Some(bytes) = reply {
                     let _ = s.send(bytes).await;
                 }
@@ -335,9 +363,9 @@ async fn answer(
     handlers: &Handlers,
     method: &str,
     params: Option<&RawValue>,
-) -> Result<Box<RawValue>, ErrorObject> {
-    fn raw<T: Serialize>(v: &T) -> Result<Box<RawValue>, ErrorObject> {
-        serde_json::value::to_raw_value(v).map_err(|e| ErrorObject::internal(e.to_string()))
+) -> Result<serde_json::Value, ErrorObject> {
+    fn raw<T: Serialize>(v: &T) -> Result<serde_json::Value, ErrorObject> {
+        serde_json::to_value(v).map_err(|e| ErrorObject::internal(e.to_string()))
     }
     match method {
         "sampling/createMessage" => match &handlers.sampling {

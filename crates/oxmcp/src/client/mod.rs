@@ -122,6 +122,7 @@ pub struct ClientBuilder {
     elicitation_url: bool,
     sampling_tools: bool,
     max_line: usize,
+    offer: ProtocolVersion,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -187,6 +188,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The revision offered in `initialize` (default 2025-11-25, the newest). A revision
+    /// `initialize` cannot negotiate (2026-07-28) is refused at connect.
+    pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.offer = version;
+        self
+    }
+
     /// The longest line read from the server (default 4 MiB).
     pub fn max_line(mut self, bytes: usize) -> Self {
         self.max_line = bytes;
@@ -249,6 +257,12 @@ impl ClientBuilder {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        if !ProtocolVersion::LEGACY.contains(&self.offer) {
+            return Err(ClientError::Transport(format!(
+                "initialize cannot offer protocol revision {}",
+                self.offer
+            )));
+        }
         let capabilities = self.capabilities()?;
         let mut answers = Vec::new();
         if self.handlers.sampling.is_some() {
@@ -263,11 +277,11 @@ impl ClientBuilder {
         let session = ClientSession::new(self.limits, &answers);
         let shared = driver::start(session, self.handlers, reader, writer, exit, self.max_line);
         let client = Client { shared };
-        let params = json!({
-            "protocolVersion": ProtocolVersion::LATEST_LEGACY.as_str(),
-            "capabilities": capabilities,
-            "clientInfo": self.info,
-        });
+        let info =
+            serde_json::to_value(&self.info).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let caps = serde_json::to_value(&capabilities)
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let params = ClientSession::initialize_params(self.offer, caps, info);
         let result: Box<serde_json::value::RawValue> = client
             .request_raw("initialize", Some(&params), CallOptions::default())
             .await?;
@@ -316,6 +330,7 @@ impl Client {
             elicitation_url: false,
             sampling_tools: false,
             max_line: oxmcp_proto::framing::DEFAULT_MAX_LINE,
+            offer: ProtocolVersion::LATEST_LEGACY,
         }
     }
 

@@ -342,6 +342,10 @@ impl ServerBuilder {
         self.registry.tools.insert(tool.def.name.clone(), tool);
         self
     }
+    /// Adds several tools (e.g. a group returned by a function of `#[tool]`s).
+    pub fn tools(self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        tools.into_iter().fold(self, ServerBuilder::tool)
+    }
     /// Adds a resource.
     pub fn resource(mut self, resource: Resource) -> Self {
         self.registry

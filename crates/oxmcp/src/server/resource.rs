@@ -148,6 +148,12 @@ impl ResourceTemplate {
         self
     }
 
+    /// Sets the human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.def.title = Some(title.into());
+        self
+    }
+
     /// Completes values of variable `name` for `completion/complete`.
     pub fn complete(
         mut self,
