@@ -55,6 +55,12 @@ impl StdioCommand {
         self
     }
 
+    /// Adds one argument that is a path (not necessarily UTF-8).
+    pub fn arg_path(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.args.push(path.as_ref().as_os_str().to_owned());
+        self
+    }
+
     /// Sets an environment variable for the child.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
