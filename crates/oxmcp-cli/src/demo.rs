@@ -53,7 +53,7 @@ pub fn format_number(x: f64) -> String {
     }
 }
 
-fn calculate(a: f64, b: f64, op: Op) -> Result<f64, String> {
+fn compute(a: f64, b: f64, op: Op) -> Result<f64, String> {
     let r = match op {
         Op::Add => a + b,
         Op::Subtract => a - b,
@@ -68,25 +68,28 @@ fn calculate(a: f64, b: f64, op: Op) -> Result<f64, String> {
     }
 }
 
+/// Returns the message it is given, as one text block.
+#[oxmcp::tool]
+async fn echo(args: EchoArgs) -> Result<CallToolResult, oxmcp::Error> {
+    Ok(CallToolResult::text(args.message))
+}
+
+/// Computes `a op b` for op one of add, subtract, multiply, divide; returns the number as text.
+#[oxmcp::tool]
+async fn calculate(args: CalculateArgs) -> Result<CallToolResult, oxmcp::Error> {
+    Ok(match compute(args.a, args.b, args.op) {
+        Ok(r) => CallToolResult::text(format_number(r)),
+        Err(e) => CallToolResult::error_text(e),
+    })
+}
+
 /// The demo server; `root` adds the files under it as read-only resources.
 pub fn server(root: Option<PathBuf>, options: ServerOptions) -> Result<Server, oxmcp::Error> {
     let mut b = Server::builder("oxmcp-demo", env!("CARGO_PKG_VERSION"))
         .title("oxmcp demo server")
         .instructions("A demo MCP server: echo a message, do arithmetic, or run a slow task that reports progress.")
         .options(options)
-        .tool(Tool::new("echo", "Returns the message it is given, as one text block.", |a: EchoArgs, _ctx| async move {
-            Ok(CallToolResult::text(a.message))
-        }))
-        .tool(Tool::new(
-            "calculate",
-            "Computes `a op b` for op one of add, subtract, multiply, divide; returns the number as text.",
-            |a: CalculateArgs, _ctx| async move {
-                Ok(match calculate(a.a, a.b, a.op) {
-                    Ok(r) => CallToolResult::text(format_number(r)),
-                    Err(e) => CallToolResult::error_text(e),
-                })
-            },
-        ))
+        .tools([echo_tool(), calculate_tool()])
         .tool(
             Tool::new(
                 "slow",
@@ -134,16 +137,16 @@ mod tests {
 
     #[test]
     fn arithmetic_and_formatting() {
-        assert_eq!(format_number(calculate(2.0, 3.0, Op::Add).unwrap()), "5");
+        assert_eq!(format_number(compute(2.0, 3.0, Op::Add).unwrap()), "5");
         assert_eq!(
-            format_number(calculate(1.0, 4.0, Op::Divide).unwrap()),
+            format_number(compute(1.0, 4.0, Op::Divide).unwrap()),
             "0.25"
         );
         assert_eq!(
-            format_number(calculate(2.0, 5.0, Op::Subtract).unwrap()),
+            format_number(compute(2.0, 5.0, Op::Subtract).unwrap()),
             "-3"
         );
-        assert!(calculate(1.0, 0.0, Op::Divide).is_err());
-        assert!(calculate(f64::MAX, 10.0, Op::Multiply).is_err());
+        assert!(compute(1.0, 0.0, Op::Divide).is_err());
+        assert!(compute(f64::MAX, 10.0, Op::Multiply).is_err());
     }
 }
