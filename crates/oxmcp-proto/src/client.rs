@@ -123,10 +123,6 @@ pub struct ClientSession {
     next_id: i64,
 }
 
-fn timed_out(text: String) -> ErrorObject {
-    ErrorObject::internal(text).with_data(serde_json::json!({ "timedOut": true }))
-}
-
 impl ClientSession {
     /// A session that will answer the server's requests for `answers` (any of
     /// `sampling/createMessage`, `elicitation/create`, `roots/list`).
@@ -516,7 +512,7 @@ impl ClientSession {
             }
             out.push(ClientAction::Deliver {
                 id,
-                outcome: Err(timed_out(text)),
+                outcome: Err(ErrorObject::timed_out(text)),
             });
         }
     }

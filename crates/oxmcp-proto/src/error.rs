@@ -81,6 +81,19 @@ impl ErrorObject {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(INTERNAL_ERROR, message)
     }
+    /// A request that got no answer in time (-32603 naming the limit, marked in `data` so
+    /// the side that waited can tell a timeout from a peer's error).
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        Self::internal(message).with_data(serde_json::json!({ "timedOut": true }))
+    }
+    /// Whether this is a [`ErrorObject::timed_out`] error.
+    pub fn is_timed_out(&self) -> bool {
+        self.data
+            .as_ref()
+            .and_then(|d| d.get("timedOut"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true)
+    }
     /// The overload error: `message` names the bound, `retry_after_ms` goes to `data`.
     pub fn overloaded(message: impl Into<String>, retry_after_ms: u64) -> Self {
         Self::new(OVERLOADED, message)

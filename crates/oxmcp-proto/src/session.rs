@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use crate::error::ErrorObject;
 use crate::jsonrpc::{self, Decoded, Message, Request, RequestId};
 use crate::model::{
-    ClientCapabilities, Implementation, InitializeResult, LoggingLevel, ProgressToken,
+    ClientCapabilities, Implementation, InitializeResult, LoggingLevel, Meta, ProgressToken,
     ServerCapabilities,
 };
 use crate::version::ProtocolVersion;
@@ -100,6 +100,8 @@ pub struct Dispatch {
     pub params: Option<Box<RawValue>>,
     /// `params._meta.progressToken`, if the client asked for progress.
     pub progress_token: Option<ProgressToken>,
+    /// `params._meta`, as the client sent it.
+    pub meta: Option<Meta>,
 }
 
 /// What the runtime must do.
@@ -211,14 +213,7 @@ struct SetLevelParams {
 #[derive(Deserialize)]
 struct MetaOnly {
     #[serde(rename = "_meta", default)]
-    meta: Option<ProgressMeta>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProgressMeta {
-    #[serde(default)]
-    progress_token: Option<ProgressToken>,
+    meta: Option<Meta>,
 }
 
 #[derive(Serialize)]
@@ -230,6 +225,38 @@ struct ProgressOut<'a> {
     total: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a serde_json::Value>,
+}
+
+/// A `notifications/progress` for `token`, after checking that `progress` increases on
+/// `last` (which it then updates): the one place progress is built, for requests and for
+/// tasks' background runs (`meta` carries the related task there).
+pub fn progress_notification(
+    last: &mut Option<f64>,
+    token: &ProgressToken,
+    progress: f64,
+    total: Option<f64>,
+    message: Option<&str>,
+    meta: Option<&serde_json::Value>,
+) -> Result<Vec<u8>, ErrorObject> {
+    if last.is_some_and(|l| progress <= l) || !progress.is_finite() {
+        return Err(ErrorObject::invalid_params(format!(
+            "progress must increase with each notification: {progress} after {}",
+            last.unwrap_or_default()
+        )));
+    }
+    *last = Some(progress);
+    Ok(jsonrpc::encode_notification(
+        "notifications/progress",
+        Some(&ProgressOut {
+            progress_token: token,
+            progress,
+            total,
+            message,
+            meta,
+        }),
+    ))
 }
 
 /// One legacy session's protocol state.
@@ -525,11 +552,12 @@ impl Session {
                     );
                     return self.reply(batch, err(e), out);
                 }
-                let progress = params
+                // `_meta` is read here once; the handler gets it with the dispatch.
+                let meta = params
                     .as_deref()
                     .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
-                    .and_then(|m| m.meta)
-                    .and_then(|m| m.progress_token);
+                    .and_then(|m| m.meta);
+                let progress = meta.as_ref().and_then(ProgressToken::from_meta);
                 if let Some(b) = batch.and_then(|b| self.batches.get_mut(&b)) {
                     b.remaining += 1;
                 }
@@ -548,6 +576,7 @@ impl Session {
                     method,
                     params,
                     progress_token: progress,
+                    meta,
                 }));
             }
         }
@@ -721,9 +750,7 @@ impl Session {
             )));
             out.push(Action::Deliver {
                 id,
-                outcome: Err(
-                    ErrorObject::internal(text).with_data(serde_json::json!({ "timedOut": true }))
-                ),
+                outcome: Err(ErrorObject::timed_out(text)),
             });
         }
     }
@@ -844,23 +871,8 @@ impl Session {
         let Some(token) = f.progress.as_ref() else {
             return Ok(None);
         };
-        if f.last_progress.is_some_and(|last| progress <= last) || !progress.is_finite() {
-            return Err(ErrorObject::invalid_params(format!(
-                "progress must increase with each notification: {progress} after {}",
-                f.last_progress.unwrap_or_default()
-            )));
-        }
-        f.last_progress = Some(progress);
         let message = message.filter(|_| self.version >= Some(ProtocolVersion::V2025_03_26));
-        Ok(Some(jsonrpc::encode_notification(
-            "notifications/progress",
-            Some(&ProgressOut {
-                progress_token: token,
-                progress,
-                total,
-                message,
-            }),
-        )))
+        progress_notification(&mut f.last_progress, token, progress, total, message, None).map(Some)
     }
 
     /// A `notifications/message` if the server declared logging and `level` passes the
@@ -952,17 +964,23 @@ impl Session {
     }
 }
 
-/// Deserialises params (absent params read as `{}`), naming the problem on failure.
-pub fn parse<T: for<'de> Deserialize<'de>>(params: Option<&RawValue>) -> Result<T, ErrorObject> {
-    let text = params.map_or("{}", RawValue::get);
+/// Deserialises JSON text into `T`; on failure, the path of the offending field (`None` at
+/// the root, e.g. `items[1].count`) and what is wrong with it.
+pub fn deserialize_named<T: for<'de> Deserialize<'de>>(
+    text: &str,
+) -> Result<T, (Option<String>, String)> {
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            ErrorObject::invalid_params(format!("invalid params: {inner}"))
-        } else {
-            ErrorObject::invalid_params(format!("invalid params at `{path}`: {inner}"))
-        }
+        let inner = e.into_inner().to_string();
+        ((!path.is_empty() && path != ".").then_some(path), inner)
+    })
+}
+
+/// Deserialises params (absent params read as `{}`), naming the problem on failure.
+pub fn parse<T: for<'de> Deserialize<'de>>(params: Option<&RawValue>) -> Result<T, ErrorObject> {
+    deserialize_named(params.map_or("{}", RawValue::get)).map_err(|(path, inner)| match path {
+        None => ErrorObject::invalid_params(format!("invalid params: {inner}")),
+        Some(path) => ErrorObject::invalid_params(format!("invalid params at `{path}`: {inner}")),
     })
 }

@@ -18,7 +18,7 @@ use oxmcp_proto::framing::{Frame, LineFramer};
 use oxmcp_proto::session::{Action, Dispatch, ListChanged, Session};
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::server::context::Context;
 use crate::server::tasks::TaskStore;
 use crate::server::{Change, Server, dispatch};
-use crate::time::now;
+use crate::time::{now, sleep_until};
 
 type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
@@ -121,7 +121,7 @@ where
     let opts = server.options().clone();
     let (tx, rx) = mpsc::channel(opts.outbound_queue.max(1));
     let (stop_writer, stop_rx) = oneshot::channel();
-    let writer_task = tokio::spawn(write_lines(writer, rx, stop_rx));
+    let writer_task = tokio::spawn(crate::outbox::write_lines(writer, rx, stop_rx));
     let conn = Arc::new(Connection {
         session: Mutex::new(Session::new(server.setup(), opts.limits.clone())),
         server: server.clone(),
@@ -200,44 +200,6 @@ where
     let _ = stop_writer.send(());
     let written = writer_task.await.unwrap_or(Ok(()));
     result.and(written)
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Writes queued messages, one per line, flushing whenever the queue runs dry. After the
-/// stop signal it drains what is queued and flushes.
-async fn write_lines<W: AsyncWrite + Unpin>(
-    writer: W,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    mut stop: oneshot::Receiver<()>,
-) -> std::io::Result<()> {
-    let mut w = tokio::io::BufWriter::with_capacity(64 * 1024, writer);
-    loop {
-        let msg = tokio::select! {
-            biased;
-            m = rx.recv() => m,
-            _ = &mut stop => {
-                while let Ok(m) = rx.try_recv() {
-                    w.write_all(&m).await?;
-                    w.write_all(b"\n").await?;
-                }
-                break;
-            }
-        };
-        let Some(msg) = msg else { break };
-        w.write_all(&msg).await?;
-        w.write_all(b"\n").await?;
-        if rx.is_empty() {
-            w.flush().await?;
-        }
-    }
-    w.flush().await?;
-    w.shutdown().await.or(Ok(()))
 }
 
 struct Driver {
@@ -346,15 +308,14 @@ impl Driver {
 }
 
 /// Runs one request's handler and reports its outcome to the session core.
-async fn run_request(conn: Arc<Connection>, d: Dispatch) {
+async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
     let cancel = CancellationToken::new();
     let _cancel_on_drop = cancel.clone().drop_guard();
-    let meta = dispatch::meta_of(d.params.as_deref());
     let ctx = Context::new(
         conn.clone(),
         Some(d.id.clone()),
         d.progress_token.clone(),
-        meta,
+        d.meta.take(),
         cancel,
     );
     let outcome = dispatch::route(&conn, ctx, &d.method, d.params).await;

@@ -1,6 +1,8 @@
-//! Queueing a message from a place that cannot wait (a destructor).
+//! The outbound side of a line transport: the writer task that drains a connection's
+//! bounded queue, and queueing from a place that cannot wait (a destructor).
 
-use tokio::sync::mpsc;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
 
 /// Queues `bytes` now if there is room, else from a spawned task once there is; drops it
 /// only if the connection is gone.
@@ -13,4 +15,36 @@ pub(crate) fn send_now_or_later(out: &mpsc::Sender<Vec<u8>>, bytes: Vec<u8>) {
             let _ = out.send(bytes).await;
         });
     }
+}
+
+/// Writes queued messages, one per line, flushing whenever the queue runs dry, until every
+/// sender is gone or `stop` fires (then what is queued is drained first). Ends with a flush
+/// and a shutdown of the writer.
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
+    writer: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    mut stop: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut w = tokio::io::BufWriter::with_capacity(64 * 1024, writer);
+    loop {
+        let msg = tokio::select! {
+            biased;
+            m = rx.recv() => m,
+            Ok(()) = &mut stop => {
+                while let Ok(m) = rx.try_recv() {
+                    w.write_all(&m).await?;
+                    w.write_all(b"\n").await?;
+                }
+                break;
+            }
+        };
+        let Some(msg) = msg else { break };
+        w.write_all(&msg).await?;
+        w.write_all(b"\n").await?;
+        if rx.is_empty() {
+            w.flush().await?;
+        }
+    }
+    w.flush().await?;
+    w.shutdown().await.or(Ok(()))
 }

@@ -13,14 +13,14 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::stdio::ExitWatch;
 use super::{CallOptions, ClientError, Handlers, ProgressFn, ServerNotification};
-use crate::time::now;
+use crate::time::{now, sleep_until};
 
 struct Waiter {
     tx: oneshot::Sender<Result<Box<RawValue>, ClientError>>,
@@ -155,7 +155,12 @@ where
         pid: exit.as_ref().and_then(|e| e.pid),
         _stop: stop.clone().drop_guard(),
     });
-    tokio::spawn(write_lines(writer, rx));
+    // The client's writer ends when the last handle (the only sender) goes.
+    let (keep_open, stop_writer) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _keep_open = keep_open;
+        let _ = crate::outbox::write_lines(writer, rx, stop_writer).await;
+    });
     tokio::spawn(drive(
         Arc::downgrade(&shared),
         handlers,
@@ -165,24 +170,6 @@ where
         stop,
     ));
     shared
-}
-
-async fn write_lines<W: AsyncWrite + Unpin>(writer: W, mut rx: mpsc::Receiver<Vec<u8>>) {
-    let mut w = tokio::io::BufWriter::new(writer);
-    while let Some(msg) = rx.recv().await {
-        let ok = w.write_all(&msg).await.is_ok() && w.write_all(b"\n").await.is_ok();
-        if !ok || (rx.is_empty() && w.flush().await.is_err()) {
-            break;
-        }
-    }
-    let _ = w.shutdown().await;
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn drive<R: AsyncRead + Unpin>(
@@ -306,13 +293,7 @@ async fn run(
         ClientAction::Deliver { id, outcome } => {
             if let Some(w) = s.waiters.lock().remove(&id) {
                 let outcome = outcome.map_err(|e| {
-                    let timed_out = e
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.get("timedOut"))
-                        .and_then(|v| v.as_bool())
-                        == Some(true);
-                    if timed_out {
+                    if e.is_timed_out() {
                         ClientError::Timeout(e.message)
                     } else {
                         ClientError::Rpc(e)

@@ -20,7 +20,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use oxmcp_proto::ErrorObject;
 use oxmcp_proto::ProtocolVersion;
 use oxmcp_proto::RequestId;
 use oxmcp_proto::error::OVERLOADED;
@@ -28,7 +27,7 @@ use oxmcp_proto::model::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
     ElicitResult, Implementation, ListRootsResult, LoggingLevel, Meta, ProgressToken,
 };
-use oxmcp_proto::session::ClientNeed;
+use oxmcp_proto::session::{ClientNeed, progress_notification};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,30 +161,15 @@ impl Context {
                 .lock()
                 .progress(id, progress, total, message)?,
             (None, Some((task_id, last)), Some(token)) => {
-                let mut last = last.lock();
-                if last.is_some_and(|l| progress <= l) || !progress.is_finite() {
-                    return Err(Error::invalid_params(format!(
-                        "progress must increase with each notification: {progress} after {}",
-                        last.unwrap_or_default()
-                    )));
-                }
-                *last = Some(progress);
-                let mut params = serde_json::json!({
-                    "progressToken": token,
-                    "progress": progress,
-                    "_meta": { "io.modelcontextprotocol/related-task": { "taskId": task_id } }
-                });
-                if let Some(total) = total {
-                    params["total"] = total.into();
-                }
-                if let Some(message) = message {
-                    params["message"] = message.into();
-                }
-                inner
-                    .conn
-                    .session
-                    .lock()
-                    .notification("notifications/progress", &params)
+                let meta = serde_json::json!({ "io.modelcontextprotocol/related-task": { "taskId": task_id } });
+                Some(progress_notification(
+                    &mut last.lock(),
+                    token,
+                    progress,
+                    total,
+                    message,
+                    Some(&meta),
+                )?)
             }
             _ => None,
         };
@@ -285,18 +269,10 @@ impl Context {
             Ok(raw) => {
                 serde_json::from_str(raw.get()).map_err(|e| InputError::Malformed(e.to_string()))
             }
-            Err(e) if is_timeout(&e) => Err(InputError::Timeout(e)),
+            Err(e) if e.is_timed_out() => Err(InputError::Timeout(e)),
             Err(e) => Err(InputError::Client(e)),
         }
     }
-}
-
-fn is_timeout(e: &ErrorObject) -> bool {
-    e.data
-        .as_ref()
-        .and_then(|d| d.get("timedOut"))
-        .and_then(Value::as_bool)
-        == Some(true)
 }
 
 /// Withdraws a server-to-client request whose caller went away (the handler was aborted):

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use oxmcp_proto::cursor::ListKind;
-use oxmcp_proto::model::{CallToolResult, Meta, downgrade};
+use oxmcp_proto::model::{CallToolResult, downgrade};
 use oxmcp_proto::session::parse;
 use oxmcp_proto::{ErrorObject, ProtocolVersion};
 use serde::{Deserialize, Serialize};
@@ -21,17 +21,6 @@ use crate::time::now;
 const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
 /// At most this many completion values in one answer (the spec's limit).
 const MAX_COMPLETIONS: usize = 100;
-
-#[derive(Deserialize)]
-struct MetaOnly {
-    #[serde(rename = "_meta", default)]
-    meta: Option<Meta>,
-}
-
-/// `params._meta`, if present.
-pub(crate) fn meta_of(params: Option<&RawValue>) -> Option<Meta> {
-    serde_json::from_str::<MetaOnly>(params?.get()).ok()?.meta
-}
 
 /// Serialises a result, shaped for the negotiated revision.
 fn finish<T: Serialize + ?Sized>(

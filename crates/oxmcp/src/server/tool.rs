@@ -77,15 +77,9 @@ pub(crate) fn parse_arguments<A: DeserializeOwned>(
         None | Some("null") => "{}",
         Some(t) => t,
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            format!("invalid arguments for tool `{tool}`: {inner}")
-        } else {
-            format!("invalid arguments for tool `{tool}`: `{path}`: {inner}")
-        }
+    oxmcp_proto::session::deserialize_named(text).map_err(|(path, inner)| match path {
+        None => format!("invalid arguments for tool `{tool}`: {inner}"),
+        Some(path) => format!("invalid arguments for tool `{tool}`: `{path}`: {inner}"),
     })
 }
 
