@@ -107,8 +107,19 @@ pub struct Dispatch {
 /// What the runtime must do.
 #[derive(Debug)]
 pub enum Action {
-    /// Write this message (one JSON text, no framing).
+    /// Write this message (one JSON text, no framing): a reply to the frame just handled,
+    /// or a message related to no request.
     Send(Vec<u8>),
+    /// Write this message: the answer to request `id` (or to the batch `id` was part of),
+    /// produced after the frame that carried it was handled (a handler finished, or the
+    /// request expired). A transport with one stream per request (Streamable HTTP) writes
+    /// it on the stream that carried `id` and then ends that stream.
+    Respond {
+        /// The request answered.
+        id: RequestId,
+        /// The response (or batch response).
+        bytes: Vec<u8>,
+    },
     /// Run a handler; report its outcome with [`Session::complete`].
     Dispatch(Dispatch),
     /// Abort the handler of this request (cancelled or expired): drop it, send nothing.
@@ -297,6 +308,13 @@ impl Session {
         }
     }
 
+    /// Serves without an `initialize` exchange (a stateless HTTP request): the session
+    /// acts as initialized under `version`, with a client that declared no capabilities.
+    pub fn assume_initialized(&mut self, version: ProtocolVersion) {
+        self.version = Some(version);
+        self.initialized_notified = true;
+    }
+
     /// The negotiated revision, once `initialize` was answered.
     pub fn version(&self) -> Option<ProtocolVersion> {
         self.version
@@ -431,7 +449,7 @@ impl Session {
                 }
             }
         }
-        self.maybe_finish_batch(batch, out);
+        self.maybe_finish_batch(batch, None, out);
     }
 
     fn reply(&mut self, batch: Option<u64>, bytes: Vec<u8>, out: &mut Vec<Action>) {
@@ -441,7 +459,14 @@ impl Session {
         }
     }
 
-    fn maybe_finish_batch(&mut self, batch: u64, out: &mut Vec<Action>) {
+    /// Emits the batch's reply once every member is answered: as a reply to the frame
+    /// (`answered: None`) or as the late answer of request `answered`.
+    fn maybe_finish_batch(
+        &mut self,
+        batch: u64,
+        answered: Option<&RequestId>,
+        out: &mut Vec<Action>,
+    ) {
         if self
             .batches
             .get(&batch)
@@ -450,17 +475,43 @@ impl Session {
             // A batch of only notifications and responses gets no reply at all.
             && !acc.replies.is_empty()
         {
-            out.push(Action::Send(jsonrpc::encode_batch(&acc.replies)));
+            let bytes = jsonrpc::encode_batch(&acc.replies);
+            out.push(match answered {
+                Some(id) => Action::Respond {
+                    id: id.clone(),
+                    bytes,
+                },
+                None => Action::Send(bytes),
+            });
         }
     }
 
-    fn settle(&mut self, batch: Option<u64>, out: &mut Vec<Action>) {
+    /// Counts one member of `batch` as answered (after a cancellation or a late answer).
+    fn settle(&mut self, batch: Option<u64>, answered: Option<&RequestId>, out: &mut Vec<Action>) {
         if let Some(b) = batch {
             if let Some(acc) = self.batches.get_mut(&b) {
                 acc.remaining = acc.remaining.saturating_sub(1);
             }
-            self.maybe_finish_batch(b, out);
+            self.maybe_finish_batch(b, answered, out);
         }
+    }
+
+    /// The late answer to request `id`: alone, or into its batch.
+    fn respond(
+        &mut self,
+        batch: Option<u64>,
+        id: &RequestId,
+        bytes: Vec<u8>,
+        out: &mut Vec<Action>,
+    ) {
+        match batch.and_then(|b| self.batches.get_mut(&b)) {
+            Some(acc) => acc.replies.push(bytes),
+            None => out.push(Action::Respond {
+                id: id.clone(),
+                bytes,
+            }),
+        }
+        self.settle(batch, Some(id), out);
     }
 
     fn handle_message(
@@ -655,8 +706,8 @@ impl Session {
                 };
                 let Some(id) = p.request_id else { return };
                 if let Some(f) = self.in_flight.remove(&id) {
-                    out.push(Action::Abort(id));
-                    self.settle(f.batch, out);
+                    out.push(Action::Abort(id.clone()));
+                    self.settle(f.batch, Some(&id), out);
                 }
             }
             _ if self.version.is_none() => {}
@@ -680,8 +731,7 @@ impl Session {
             Ok(result) => jsonrpc::encode_result(id, result),
             Err(e) => jsonrpc::encode_error(Some(id), e),
         };
-        self.reply(f.batch, bytes, out);
-        self.settle(f.batch, out);
+        self.respond(f.batch, id, bytes, out);
     }
 
     /// Whether request `id` is still being handled (not answered, cancelled or expired).
@@ -726,8 +776,7 @@ impl Session {
             } else {
                 jsonrpc::encode_error(Some(&id), &ErrorObject::internal(text))
             };
-            self.reply(f.batch, bytes, out);
-            self.settle(f.batch, out);
+            self.respond(f.batch, &id, bytes, out);
         }
         let expired: Vec<i64> = self
             .outgoing

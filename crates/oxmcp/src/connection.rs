@@ -34,7 +34,7 @@ type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 pub(crate) struct Connection {
     server: Server,
     pub(crate) session: Mutex<Session>,
-    out: mpsc::Sender<Vec<u8>>,
+    out: Outlet,
     pub(crate) waiters: Mutex<HashMap<i64, Waiter>>,
     /// Woken when a deadline may have moved earlier (a handler started a request).
     pub(crate) timer: Notify,
@@ -70,14 +70,79 @@ impl Connection {
             .unwrap_or(ProtocolVersion::LATEST_LEGACY)
     }
 
-    /// Queues a message, waiting for room. False if the connection is gone.
-    pub(crate) async fn send(&self, bytes: Vec<u8>) -> bool {
-        self.out.send(bytes).await.is_ok()
+    /// A session record for a transport with its own routing (Streamable HTTP).
+    pub(crate) fn new(server: Server, session: Session, out: Outlet) -> Self {
+        let tasks = TaskStore::new(server.options().tasks.clone());
+        Connection {
+            server,
+            session: Mutex::new(session),
+            out,
+            waiters: Mutex::new(HashMap::new()),
+            timer: Notify::new(),
+            tasks,
+            handler_tasks: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Queues a message related to request `related` (`None`: to no request), waiting
+    /// for room. False if the connection is gone.
+    pub(crate) async fn send(&self, related: Option<&RequestId>, bytes: Vec<u8>) -> bool {
+        match &self.out {
+            Outlet::Lines(tx) => tx.send(bytes).await.is_ok(),
+            Outlet::Routed(r) => r.send(related, bytes).await,
+        }
     }
 
     /// Queues a message from a place that cannot wait (a destructor).
-    pub(crate) fn send_later(&self, bytes: Vec<u8>) {
-        crate::outbox::send_now_or_later(&self.out, bytes);
+    pub(crate) fn send_later(&self, related: Option<&RequestId>, bytes: Vec<u8>) {
+        match &self.out {
+            Outlet::Lines(tx) => crate::outbox::send_now_or_later(tx, bytes),
+            Outlet::Routed(r) => r.send_later(related, bytes),
+        }
+    }
+
+    /// Ends the client's connection to request `id`'s stream, if the transport can.
+    pub(crate) fn close_stream(&self, id: &RequestId) -> bool {
+        match &self.out {
+            Outlet::Lines(_) => false,
+            Outlet::Routed(r) => r.close_stream(id),
+        }
+    }
+
+    /// Counts a handler task started (`+1`) or reaped (`-1`).
+    pub(crate) fn count_handler(&self, started: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if started {
+            self.handler_tasks.fetch_add(1, Relaxed);
+        } else {
+            self.handler_tasks.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+/// Where a session's outgoing messages go.
+pub(crate) enum Outlet {
+    /// One ordered queue (stdio, TCP, in-memory duplex): relations do not matter.
+    Lines(mpsc::Sender<Vec<u8>>),
+    /// A transport that picks a stream per message (Streamable HTTP).
+    Routed(Arc<dyn Route>),
+}
+
+/// Picks the stream for each outgoing message by the request it relates to.
+pub(crate) trait Route: Send + Sync {
+    /// Writes `bytes` on the stream of request `related` (or the session's general stream),
+    /// waiting for room. False if nobody can ever read it.
+    fn send<'a>(
+        &'a self,
+        related: Option<&'a RequestId>,
+        bytes: Vec<u8>,
+    ) -> futures::future::BoxFuture<'a, bool>;
+    /// The same, from a place that cannot wait.
+    fn send_later(&self, related: Option<&RequestId>, bytes: Vec<u8>);
+    /// Ends the client's connection to request `related`'s stream while the request goes
+    /// on (the client resumes later). False if the transport cannot.
+    fn close_stream(&self, _related: &RequestId) -> bool {
+        false
     }
 }
 
@@ -122,15 +187,11 @@ where
     let (tx, rx) = mpsc::channel(opts.outbound_queue.max(1));
     let (stop_writer, stop_rx) = oneshot::channel();
     let writer_task = tokio::spawn(crate::outbox::write_lines(writer, rx, stop_rx));
-    let conn = Arc::new(Connection {
-        session: Mutex::new(Session::new(server.setup(), opts.limits.clone())),
-        server: server.clone(),
-        out: tx,
-        waiters: Mutex::new(HashMap::new()),
-        timer: Notify::new(),
-        tasks: TaskStore::new(opts.tasks.clone()),
-        handler_tasks: std::sync::atomic::AtomicUsize::new(0),
-    });
+    let conn = Arc::new(Connection::new(
+        server.clone(),
+        Session::new(server.setup(), opts.limits.clone()),
+        Outlet::Lines(tx),
+    ));
     server.register(&conn);
     let mut driver = Driver {
         conn: conn.clone(),
@@ -225,8 +286,8 @@ impl Driver {
     async fn run(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
-                Action::Send(bytes) => {
-                    self.conn.send(bytes).await;
+                Action::Send(bytes) | Action::Respond { bytes, .. } => {
+                    self.conn.send(None, bytes).await;
                 }
                 Action::Dispatch(d) => self.spawn(d),
                 Action::Abort(id) => {
@@ -253,18 +314,14 @@ impl Driver {
         let conn = self.conn.clone();
         let id = d.id.clone();
         let handle = self.handlers.spawn(run_request(conn, d));
-        self.conn
-            .handler_tasks
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.conn.count_handler(true);
         let task = handle.id();
         self.by_task.insert(task, id.clone());
         self.aborts.insert(id, (task, handle));
     }
 
     fn reap(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
-        self.conn
-            .handler_tasks
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.conn.count_handler(false);
         let task = match &joined {
             Ok((task, ())) => *task,
             Err(e) => e.id(),
@@ -302,7 +359,7 @@ impl Driver {
             }
         };
         for m in messages {
-            self.conn.send(m).await;
+            self.conn.send(None, m).await;
         }
     }
 }
@@ -324,8 +381,8 @@ async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
         .lock()
         .complete(&d.id, outcome.as_deref(), &mut actions);
     for action in actions {
-        if let Action::Send(bytes) = action {
-            conn.send(bytes).await;
+        if let Action::Send(bytes) | Action::Respond { bytes, .. } = action {
+            conn.send(Some(&d.id), bytes).await;
         }
     }
 }

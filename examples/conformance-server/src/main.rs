@@ -2,7 +2,9 @@
 //! server scenarios expect (tools, resources, prompts by the names the suite calls), plus
 //! `test_slow` (progress, cancellation, tasks) and `test_list_roots` for the interop tests.
 //!
-//! Usage: `oxmcp-conformance-server --stdio` (the HTTP transport arrives with `--listen`).
+//! Usage: `oxmcp-conformance-server --stdio`, or `--listen ADDR:PORT` for Streamable HTTP
+//! at `/mcp` (`--stateless`, `--json` for those modes). With `--listen` it prints
+//! `listening on http://ADDR:PORT/mcp` on stdout once it accepts connections.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use oxmcp::Error;
 use oxmcp::model::{CallToolResult, GetPromptResult, LoggingLevel, ResourceContents};
 use oxmcp::server::{Prompt, Resource, ResourceTemplate, Server, ServerOptions, TaskSupport, Tool};
+use oxmcp::transport::http::{self, HttpOptions, HttpService};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -228,7 +231,13 @@ fn tools() -> Result<Vec<Tool>, Error> {
             .await
         }),
         json_schema_tool,
-        tool("test_reconnection", "Over HTTP, closes its SSE stream mid-call so the client resumes.", |_, _| async {
+        tool("test_reconnection", "Over HTTP, closes its SSE stream mid-call so the client resumes.", |_, ctx| async move {
+            // SEP-1699 polling: end the client's connection now; the result, sent a moment
+            // later, waits in the stream's replay buffer for the client's GET with
+            // Last-Event-ID.
+            if ctx.close_sse_stream() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             text("Reconnection test completed")
         }),
         Tool::new("test_slow", "Works for `seconds` seconds with progress each second; cancellable; may run as a task.", |a: SlowArgs, ctx| async move {
@@ -317,26 +326,58 @@ fn server(options: ServerOptions) -> Result<Server, Error> {
     Ok(b.build())
 }
 
+const USAGE: &str =
+    "usage: oxmcp-conformance-server --stdio | --listen ADDR:PORT [--stateless] [--json]";
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter("warn")
         .init();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: oxmcp-conformance-server --stdio");
-        return Ok(());
-    }
-    if !args.iter().any(|a| a == "--stdio") {
-        anyhow::bail!("pass --stdio (the HTTP transport is not in this build yet)");
-    }
-    if let Some(unknown) = args.iter().find(|a| *a != "--stdio") {
-        anyhow::bail!("unknown argument {unknown:?}; usage: oxmcp-conformance-server --stdio");
+    let mut stdio = false;
+    let mut listen = None;
+    let mut opts = HttpOptions::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            "--stdio" => stdio = true,
+            "--listen" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--listen needs ADDR:PORT; {USAGE}"))?;
+                listen = Some(
+                    v.parse::<std::net::SocketAddr>()
+                        .map_err(|e| anyhow::anyhow!("--listen {v:?}: {e}; {USAGE}"))?,
+                );
+            }
+            "--stateless" => opts.stateless = true,
+            "--json" => opts.json_response = true,
+            other => anyhow::bail!("unknown argument {other:?}; {USAGE}"),
+        }
     }
     let server = server(ServerOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(server.serve_stdio())?;
+    match (stdio, listen) {
+        (true, None) => rt.block_on(server.serve_stdio())?,
+        (false, Some(addr)) => rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let local = listener.local_addr()?;
+            if local.ip().is_loopback() {
+                opts = opts.loopback();
+            }
+            let grace = server.options().shutdown_grace;
+            let service = HttpService::new(server, opts);
+            println!("listening on http://{local}/mcp");
+            http::serve(listener, service, http::shutdown_signal(), grace).await
+        })?,
+        _ => anyhow::bail!("pass exactly one of --stdio and --listen; {USAGE}"),
+    }
     Ok(())
 }

@@ -140,6 +140,21 @@ impl Context {
         self.inner.cancel.clone()
     }
 
+    /// Ends the client's SSE connection for this request while the handler goes on
+    /// (Streamable HTTP polling, SEP-1699): the client reconnects after the announced
+    /// `retry` with `Last-Event-ID` and receives what was sent meanwhile. Only on HTTP
+    /// sessions that negotiated 2025-11-25 or later (older clients would take the close
+    /// as a lost request); false when nothing was closed.
+    pub fn close_sse_stream(&self) -> bool {
+        let Some(id) = &self.inner.request_id else {
+            return false;
+        };
+        if self.protocol_version() < ProtocolVersion::V2025_11_25 {
+            return false;
+        }
+        self.inner.conn.close_stream(id)
+    }
+
     /// Whether the client asked for progress (sent a `progressToken`).
     pub fn wants_progress(&self) -> bool {
         self.inner.progress_token.is_some()
@@ -174,7 +189,10 @@ impl Context {
             _ => None,
         };
         if let Some(bytes) = bytes {
-            self.inner.conn.send(bytes).await;
+            self.inner
+                .conn
+                .send(self.inner.request_id.as_ref(), bytes)
+                .await;
         }
         Ok(())
     }
@@ -184,7 +202,10 @@ impl Context {
         let data = data.into();
         let bytes = self.inner.conn.session.lock().log(level, None, &data);
         if let Some(bytes) = bytes {
-            self.inner.conn.send(bytes).await;
+            self.inner
+                .conn
+                .send(self.inner.request_id.as_ref(), bytes)
+                .await;
         }
     }
 
@@ -255,12 +276,14 @@ impl Context {
         let (tx, rx) = oneshot::channel();
         conn.waiters.lock().insert(id, tx);
         conn.timer.notify_one();
+        let related = self.inner.request_id.as_ref();
         let mut guard = PendingGuard {
             conn: conn.clone(),
+            related: related.cloned(),
             id,
             armed: true,
         };
-        if !conn.send(bytes).await {
+        if !conn.send(related, bytes).await {
             return Err(InputError::Closed);
         }
         let outcome = rx.await.map_err(|_| InputError::Closed)?;
@@ -279,6 +302,7 @@ impl Context {
 /// forgets the waiter and tells the client with `notifications/cancelled`.
 struct PendingGuard {
     conn: Arc<Connection>,
+    related: Option<RequestId>,
     id: i64,
     armed: bool,
 }
@@ -295,7 +319,7 @@ impl Drop for PendingGuard {
             .lock()
             .cancel_request(self.id, "the handler that sent this request was cancelled");
         if let Some(bytes) = bytes {
-            self.conn.send_later(bytes);
+            self.conn.send_later(self.related.as_ref(), bytes);
         }
     }
 }

@@ -218,7 +218,7 @@ async fn call_tool(
                         .lock()
                         .notification("notifications/tasks/status", &task);
                     if let Some(msg) = msg {
-                        run_conn.send(msg).await;
+                        run_conn.send(None, msg).await;
                     }
                 }
             });

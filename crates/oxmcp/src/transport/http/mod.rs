@@ -1,0 +1,861 @@
+//! Streamable HTTP, server side (MCP 2025-03-26, 2025-06-18 and 2025-11-25).
+//!
+//! [`HttpService`] is a `tower::Service<http::Request<B>>`: mount it in axum (or any tower
+//! stack), or run it on bare hyper with [`serve`]. One endpoint takes:
+//!
+//! - **POST** a JSON-RPC message. Notifications and responses get 202. A request is
+//!   answered with `application/json` when its handler sends nothing before the result,
+//!   or with an SSE stream when it sends related messages (progress, logs, requests to
+//!   the client) first: the headers are held until the result or the first related
+//!   message, then the reply type is chosen.
+//! - **GET** the session's general stream (server-to-client messages related to no
+//!   request), or, with `Last-Event-ID`, the rest of any stream of the session.
+//! - **DELETE** to end the session.
+//!
+//! Sessions are created by `initialize` (id: 128 bits from the OS CSPRNG), expire after an
+//! idle TTL, and are bounded in number; a request without a session id gets 400, one with
+//! an unknown or expired id 404. In stateless mode there are no sessions: every POST is
+//! served by a throwaway session, and its handler is cancelled if the client disconnects.
+//! On a session, a disconnect cancels nothing: the handler runs on into the stream's
+//! replay buffer, and the client resumes with `Last-Event-ID`.
+//!
+//! Guards: Host allow list (DNS rebinding) and Origin (403), Accept (406), Content-Type
+//! (415), body size (413), `MCP-Protocol-Version` (400 when unsupported).
+
+mod body;
+mod guard;
+mod serve;
+mod sessions;
+mod streams;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use oxmcp_proto::session::{Action, Dispatch, ListChanged, Session};
+use oxmcp_proto::{ProtocolVersion, RequestId};
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use body::HttpBody;
+pub use serve::{serve, shutdown_signal};
+
+use self::body::{SseBody, empty, full};
+use self::guard::{Allow, Refusal, refuse};
+use self::sessions::{HttpSession, Sessions, new_session_id};
+use self::streams::{First, StreamLimits, Streams, parse_event_id};
+use crate::connection::{Connection, Outlet};
+use crate::server::context::Context;
+use crate::server::{Change, Server, dispatch};
+use crate::time::{now, sleep_until};
+
+/// The header that carries the session id.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The header that carries the negotiated protocol revision.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// How the HTTP transport behaves. Every field has a documented default ([`Default`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// The endpoint's path (default `/mcp`); other paths get 404. `None`: answer on any
+    /// path (when a router in front picks the path).
+    pub path: Option<String>,
+    /// Hosts the `Host` header may name, as `host` (any port) or `host:port` (default
+    /// `None`: any). [`HttpOptions::loopback`] sets the loopback names.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Origins allowed besides the request's own (`scheme://host[:port]`; `*`: any).
+    /// Requests without `Origin` always pass. Default: none.
+    pub allowed_origins: Vec<String>,
+    /// The largest request body (default 4 MiB); a larger one gets 413.
+    pub max_body: usize,
+    /// Sessions at once (default 10,000); one more `initialize` gets 503.
+    pub max_sessions: usize,
+    /// A session with no request, stream or handler for this long ends (default 10 min).
+    pub session_ttl: Duration,
+    /// No sessions: every POST is served on its own (default false).
+    pub stateless: bool,
+    /// Answer every request with `application/json`; related messages go to the GET
+    /// stream (default false).
+    pub json_response: bool,
+    /// Offer the GET stream (default true); when off, GET gets 405.
+    pub get_stream: bool,
+    /// Events kept per stream for `Last-Event-ID` replay (default 256).
+    pub replay_events: usize,
+    /// Finished streams kept per session for a client that has not read their end
+    /// (default 16).
+    pub resumable_streams: usize,
+    /// A comment line on idle SSE streams this often (default 15 s; `None`: never).
+    pub keep_alive: Option<Duration>,
+    /// The `retry` announced in the priming event of sessions on 2025-11-25 or later
+    /// (default 1 s).
+    pub sse_retry: Duration,
+    /// How long `Retry-After` tells a refused client to wait (default 1 s).
+    pub retry_after: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            path: Some("/mcp".into()),
+            allowed_hosts: None,
+            allowed_origins: Vec::new(),
+            max_body: 4 * 1024 * 1024,
+            max_sessions: 10_000,
+            session_ttl: Duration::from_secs(600),
+            stateless: false,
+            json_response: false,
+            get_stream: true,
+            replay_events: 256,
+            resumable_streams: 16,
+            keep_alive: Some(Duration::from_secs(15)),
+            sse_retry: Duration::from_secs(1),
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Allows only the loopback names (`localhost`, `127.0.0.1`, `[::1]`) as `Host`: the
+    /// default of `oxmcp serve` on a loopback address.
+    pub fn loopback(mut self) -> Self {
+        self.allowed_hosts = Some(vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]);
+        self
+    }
+}
+
+/// Counters of the HTTP transport, for tests, health and metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpStats {
+    /// Live sessions.
+    pub sessions: usize,
+    /// SSE streams with a client attached.
+    pub streams: usize,
+    /// Streams held (attached, awaiting answers, or kept for resumption).
+    pub held_streams: usize,
+    /// Requests being handled.
+    pub in_flight: usize,
+    /// Server-to-client requests awaiting an answer.
+    pub pending_outgoing: usize,
+    /// Handler tasks not yet finished.
+    pub handler_tasks: usize,
+}
+
+/// The Streamable HTTP endpoint of a [`Server`]: a cheap-to-clone `tower::Service`.
+#[derive(Clone)]
+pub struct HttpService {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for HttpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpService")
+            .field("options", &self.shared.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    server: Server,
+    opts: HttpOptions,
+    allow: Allow,
+    sessions: Sessions,
+    /// Cancelled when shutdown begins: GET streams end.
+    draining: CancellationToken,
+    /// Sessionless requests in flight (stateless mode).
+    sessionless: Mutex<usize>,
+}
+
+impl HttpService {
+    /// Serves `server` with `opts`. Must be called within a tokio runtime: it starts the
+    /// one background task of the service (session expiry and change broadcasts).
+    pub fn new(server: Server, opts: HttpOptions) -> Self {
+        let allow = Allow {
+            hosts: opts
+                .allowed_hosts
+                .as_ref()
+                .map(|h| h.iter().map(|s| s.to_ascii_lowercase()).collect()),
+            origins: opts
+                .allowed_origins
+                .iter()
+                .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        };
+        let shared = Arc::new(Shared {
+            sessions: Sessions::new(opts.max_sessions),
+            server,
+            opts,
+            allow,
+            draining: CancellationToken::new(),
+            sessionless: Mutex::new(0),
+        });
+        let period =
+            (shared.opts.session_ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(30));
+        tokio::spawn(background(
+            Arc::downgrade(&shared),
+            shared.server.subscribe_changes(),
+            period,
+        ));
+        HttpService { shared }
+    }
+
+    /// The transport's counters.
+    pub fn stats(&self) -> HttpStats {
+        let mut st = HttpStats {
+            sessions: self.shared.sessions.len(),
+            ..Default::default()
+        };
+        for s in self.shared.sessions.all() {
+            st.streams += s.streams.readers();
+            st.held_streams += s.streams.len();
+            let c = s.conn.stats();
+            st.in_flight += c.in_flight;
+            st.pending_outgoing += c.pending_outgoing;
+            st.handler_tasks += c.handler_tasks;
+        }
+        st.handler_tasks += *self.shared.sessionless.lock();
+        st
+    }
+
+    /// Begins shutdown: GET streams end; requests in flight go on.
+    pub fn drain(&self) {
+        self.shared.draining.cancel();
+    }
+
+    /// Ends every session now: aborts handlers, ends streams.
+    pub fn close_all(&self) {
+        for s in self.shared.sessions.drain() {
+            s.close();
+        }
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<HttpBody>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        handle(self.shared.clone(), req).await
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for HttpService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<HttpBody>;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Response<HttpBody>, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        Box::pin(async move { Ok(handle(shared, req).await) })
+    }
+}
+
+async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Response<HttpBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if let Some(path) = &shared.opts.path
+        && req.uri().path() != path
+    {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("no MCP endpoint at {}: it is at {path}", req.uri().path()),
+        );
+    }
+    if let Err(r) = guard::check_origin(&shared.allow, req.headers()) {
+        return r.response();
+    }
+    if let Some(v) = req.headers().get(VERSION_HEADER) {
+        let text = v.to_str().unwrap_or("");
+        if !ProtocolVersion::parse(text).is_some_and(|v| ProtocolVersion::LEGACY.contains(&v)) {
+            let known: Vec<&str> = ProtocolVersion::LEGACY.iter().map(|v| v.as_str()).collect();
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Bad Request: unsupported MCP-Protocol-Version {text:?} (supported: {})",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    match *req.method() {
+        Method::POST => post(shared, req).await,
+        Method::GET => get(&shared, &req),
+        Method::DELETE => delete(&shared, &req),
+        _ => method_not_allowed(&shared),
+    }
+}
+
+fn method_not_allowed(shared: &Shared) -> Response<HttpBody> {
+    let allow = if shared.opts.stateless {
+        "POST"
+    } else if shared.opts.get_stream {
+        "GET, POST, DELETE"
+    } else {
+        "POST, DELETE"
+    };
+    let mut r = refuse(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method Not Allowed: this endpoint takes {allow}"),
+    );
+    r.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+fn session_id(req: &Request<impl Sized>) -> Option<&str> {
+    req.headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The session a request names: 400 without an id, 404 for an unknown or expired one.
+fn find_session(shared: &Shared, id: Option<&str>) -> Result<Arc<HttpSession>, Refusal> {
+    let Some(id) = id else {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: the Mcp-Session-Id header is required (send initialize first)",
+        ));
+    };
+    match shared.sessions.get(id) {
+        Some(s) => {
+            s.touch();
+            Ok(s)
+        }
+        None => Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            format!("Not Found: unknown or expired session {id:?}; initialize a new session"),
+        )),
+    }
+}
+
+fn overloaded(shared: &Shared, message: &str) -> Response<HttpBody> {
+    let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, message);
+    let secs = shared.opts.retry_after.as_secs().max(1);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    r
+}
+
+async fn post<B>(shared: Arc<Shared>, req: Request<B>) -> Response<HttpBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if let Err(r) = guard::check_post(req.headers(), shared.opts.json_response) {
+        return r.response();
+    }
+    let max = shared.opts.max_body;
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Payload Too Large: the body exceeds the limit of {max} bytes (max_body)"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
+    let sid = session_id(&req).map(str::to_owned);
+    let version = req
+        .headers()
+        .get(VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ProtocolVersion::parse);
+    let body = match http_body_util::Limited::new(req.into_body(), max)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("Bad Request: cannot read the body: {e}"),
+            );
+        }
+    };
+    if shared.opts.stateless {
+        return stateless(shared, body, version).await;
+    }
+    if sid.is_some() {
+        return match find_session(&shared, sid.as_deref()) {
+            Ok(sess) => exchange(&shared, &sess, &body, false).await,
+            Err(r) => r.response(),
+        };
+    }
+    if !is_initialize(&body) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: the Mcp-Session-Id header is required (send initialize first)",
+        );
+    }
+    if !shared.sessions.has_room() {
+        return overloaded(
+            &shared,
+            "Service Unavailable: too many sessions (max_sessions)",
+        );
+    }
+    let id = match new_session_id() {
+        Ok(id) => id,
+        Err(e) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot draw a session id: {e}"),
+            );
+        }
+    };
+    let sess = new_session(&shared, Some(id.clone()));
+    let mut resp = exchange(&shared, &sess, &body, false).await;
+    if sess.conn.session.lock().version().is_some() {
+        if !shared.sessions.insert(id.clone(), sess.clone()) {
+            sess.close();
+            return overloaded(
+                &shared,
+                "Service Unavailable: too many sessions (max_sessions)",
+            );
+        }
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert(SESSION_HEADER, v);
+        }
+    }
+    resp
+}
+
+fn empty_response(status: StatusCode) -> Response<HttpBody> {
+    let mut r = Response::new(empty());
+    *r.status_mut() = status;
+    r
+}
+
+/// Whether a body is a single `initialize` request.
+fn is_initialize(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Probe<'_>>(body)
+        .is_ok_and(|p| p.method.as_deref() == Some("initialize"))
+}
+
+/// Whether a reply is an error without an id (the input could not be read as a request).
+fn is_unaddressed_error(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<serde::de::IgnoredAny>,
+        error: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.id.is_none() && p.error.is_some())
+}
+
+fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
+    let opts = &shared.opts;
+    let streams = Arc::new(Streams::new(StreamLimits {
+        replay: opts.replay_events.max(1),
+        keep_done: opts.resumable_streams,
+        json_only: opts.json_response,
+    }));
+    let server = shared.server.clone();
+    let session = Session::new(server.setup(), server.options().limits.clone());
+    let conn = Arc::new(Connection::new(
+        server,
+        session,
+        Outlet::Routed(streams.clone()),
+    ));
+    Arc::new(HttpSession {
+        id,
+        conn,
+        streams,
+        last_seen: Mutex::new(tokio::time::Instant::now()),
+        handlers: Mutex::new(Default::default()),
+    })
+}
+
+/// A stateless POST: a throwaway session under the header's revision (2025-03-26 without
+/// one), cancelled if the client goes away.
+async fn stateless(
+    shared: Arc<Shared>,
+    body: Bytes,
+    version: Option<ProtocolVersion>,
+) -> Response<HttpBody> {
+    let sess = new_session(&shared, None);
+    if !is_initialize(&body) {
+        sess.conn
+            .session
+            .lock()
+            .assume_initialized(version.unwrap_or(ProtocolVersion::V2025_03_26));
+    }
+    *shared.sessionless.lock() += 1;
+    let _count = CountGuard(shared.clone());
+    exchange(&shared, &sess, &body, true).await
+}
+
+struct CountGuard(Arc<Shared>);
+impl Drop for CountGuard {
+    fn drop(&mut self) {
+        let mut n = self.0.sessionless.lock();
+        *n = n.saturating_sub(1);
+    }
+}
+
+/// Closes a throwaway session unless disarmed (its client went away).
+struct CloseOnDrop(Option<Arc<HttpSession>>);
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.close();
+        }
+    }
+}
+
+/// Feeds one POST body to a session and answers it.
+async fn exchange(
+    shared: &Arc<Shared>,
+    sess: &Arc<HttpSession>,
+    body: &[u8],
+    sessionless: bool,
+) -> Response<HttpBody> {
+    let stream = sess.streams.open();
+    let mut actions = Vec::new();
+    sess.conn
+        .session
+        .lock()
+        .handle_frame(now(), body, &mut actions);
+    let mut immediate = Vec::new();
+    let mut dispatched = false;
+    for a in actions {
+        match a {
+            Action::Send(bytes) => immediate.push(bytes),
+            Action::Dispatch(d) => {
+                sess.streams.bind(stream, d.id.clone());
+                spawn_handler(sess, d);
+                dispatched = true;
+            }
+            other => run_action(sess, other),
+        }
+    }
+    if !dispatched {
+        sess.streams.forget(stream);
+        return match immediate.pop() {
+            None => empty_response(StatusCode::ACCEPTED),
+            Some(bytes) => {
+                let status = if is_unaddressed_error(&bytes) {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                json_response(status, bytes)
+            }
+        };
+    }
+    let mut guard = CloseOnDrop(sessionless.then(|| sess.clone()));
+    let first = futures::future::poll_fn(|cx| sess.streams.poll_first(stream, cx)).await;
+    match first {
+        First::Event(ev) if ev.last => {
+            sess.streams.forget(stream);
+            guard.0 = None;
+            json_response(StatusCode::OK, ev.json)
+        }
+        first => {
+            if matches!(first, First::End) {
+                guard.0 = None;
+            }
+            sess.streams.attach(stream);
+            let mut body = SseBody::new(
+                sess.streams.clone(),
+                stream,
+                0,
+                priming(shared, sess),
+                shared.opts.keep_alive,
+                Box::pin(std::future::pending()),
+            );
+            if let Some(s) = guard.0.take() {
+                body = body.on_disconnect(move || s.close());
+            }
+            sse_response(body.boxed())
+        }
+    }
+}
+
+/// The priming `retry`, for sessions on 2025-11-25 or later.
+fn priming(shared: &Shared, sess: &HttpSession) -> Option<Duration> {
+    let v = sess.conn.session.lock().version();
+    (v >= Some(ProtocolVersion::V2025_11_25)).then_some(shared.opts.sse_retry)
+}
+
+fn json_response(status: StatusCode, bytes: impl Into<Bytes>) -> Response<HttpBody> {
+    let mut r = Response::new(full(bytes));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn sse_response(body: HttpBody) -> Response<HttpBody> {
+    let mut r = Response::new(body);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn get<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
+    if shared.opts.stateless || !shared.opts.get_stream {
+        return method_not_allowed(shared);
+    }
+    if let Err(r) = guard::check_get(req.headers()) {
+        return r.response();
+    }
+    let sess = match find_session(shared, session_id(req)) {
+        Ok(s) => s,
+        Err(r) => return r.response(),
+    };
+    let conflict = || {
+        refuse(
+            StatusCode::CONFLICT,
+            "Conflict: a client is already reading this stream of the session",
+        )
+    };
+    let last = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_event_id);
+    let drain = || -> body::Signal { Box::pin(shared.draining.clone().cancelled_owned()) };
+    if let Some((stream, after)) = last {
+        match sess.streams.resume(stream, after) {
+            Some(Ok(())) => {
+                let body = SseBody::new(
+                    sess.streams.clone(),
+                    stream,
+                    after,
+                    None,
+                    shared.opts.keep_alive,
+                    drain(),
+                );
+                return sse_response(body.boxed());
+            }
+            Some(Err(())) => return conflict(),
+            // Not a stream of this session: nothing to replay; open the general stream.
+            None => {}
+        }
+    }
+    match sess.streams.open_general() {
+        Ok(stream) => {
+            let cursor = 0;
+            let body = SseBody::new(
+                sess.streams.clone(),
+                stream,
+                cursor,
+                priming(shared, &sess),
+                shared.opts.keep_alive,
+                drain(),
+            );
+            sse_response(body.boxed())
+        }
+        Err(()) => conflict(),
+    }
+}
+
+fn delete<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
+    if shared.opts.stateless {
+        return method_not_allowed(shared);
+    }
+    let sess = match find_session(shared, session_id(req)) {
+        Ok(s) => s,
+        Err(r) => return r.response(),
+    };
+    if let Some(id) = &sess.id
+        && let Some(s) = shared.sessions.remove(id)
+    {
+        s.close();
+    }
+    empty_response(StatusCode::OK)
+}
+
+/// Starts the handler of request `d` on its own task.
+fn spawn_handler(sess: &Arc<HttpSession>, d: Dispatch) {
+    let mut handlers = sess.handlers.lock();
+    let id = d.id.clone();
+    let task = tokio::spawn(run_handler(sess.clone(), d));
+    sess.conn.count_handler(true);
+    handlers.insert(id, task.abort_handle());
+}
+
+/// Forgets a finished (or aborted) handler.
+struct HandlerGuard {
+    sess: Arc<HttpSession>,
+    id: RequestId,
+}
+
+impl Drop for HandlerGuard {
+    fn drop(&mut self) {
+        let me = tokio::task::try_id();
+        let mut handlers = self.sess.handlers.lock();
+        if handlers.get(&self.id).is_some_and(|h| Some(h.id()) == me) {
+            handlers.remove(&self.id);
+        }
+        drop(handlers);
+        self.sess.conn.count_handler(false);
+    }
+}
+
+/// Runs one request's handler, firing the session's deadlines while it waits.
+async fn run_handler(sess: Arc<HttpSession>, mut d: Dispatch) {
+    let _guard = HandlerGuard {
+        sess: sess.clone(),
+        id: d.id.clone(),
+    };
+    let conn = sess.conn.clone();
+    let cancel = CancellationToken::new();
+    let _cancel_on_drop = cancel.clone().drop_guard();
+    let ctx = Context::new(
+        conn.clone(),
+        Some(d.id.clone()),
+        d.progress_token.clone(),
+        d.meta.take(),
+        cancel,
+    );
+    let params = d.params.take();
+    let route = dispatch::route(&conn, ctx, &d.method, params);
+    tokio::pin!(route);
+    loop {
+        let deadline = conn
+            .session
+            .lock()
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            outcome = &mut route => {
+                let mut actions = Vec::new();
+                conn.session.lock().complete(&d.id, outcome.as_deref(), &mut actions);
+                run_actions(&sess, actions);
+                return;
+            }
+            () = sleep_until(deadline) => {
+                let mut actions = Vec::new();
+                conn.session.lock().handle_timeout(now(), &mut actions);
+                run_actions(&sess, actions);
+                if !conn.session.lock().is_in_flight(&d.id) {
+                    return;
+                }
+            }
+            () = conn.timer.notified() => {}
+        }
+    }
+}
+
+fn run_actions(sess: &Arc<HttpSession>, actions: Vec<Action>) {
+    for a in actions {
+        run_action(sess, a);
+    }
+}
+
+/// Carries out one action of the core outside of a POST's own frame.
+fn run_action(sess: &Arc<HttpSession>, action: Action) {
+    use crate::connection::Route;
+    match action {
+        Action::Send(bytes) => sess.streams.send_later(None, bytes),
+        Action::Respond { id, bytes } => sess.streams.respond(&id, bytes),
+        Action::Dispatch(d) => spawn_handler(sess, d),
+        Action::Abort(id) => {
+            if let Some(h) = sess.handlers.lock().remove(&id) {
+                h.abort();
+            }
+            sess.streams.abandon(&id);
+        }
+        Action::Deliver { id, outcome } => {
+            if let Some(w) = sess.conn.waiters.lock().remove(&id) {
+                let _ = w.send(outcome);
+            }
+        }
+        Action::Notify { method, params } => {
+            sess.conn
+                .server()
+                .client_notification(&method, params.as_deref());
+        }
+    }
+}
+
+/// The service's one background task: expires idle sessions and tells sessions about
+/// changes of the server's lists and resources. Ends when the service is dropped.
+async fn background(
+    shared: Weak<Shared>,
+    mut changes: broadcast::Receiver<Change>,
+    period: Duration,
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listening = true;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let Some(shared) = shared.upgrade() else { return };
+                let cutoff = tokio::time::Instant::now()
+                    .checked_sub(shared.opts.session_ttl);
+                if let Some(cutoff) = cutoff {
+                    for s in shared.sessions.sweep(cutoff) {
+                        s.close();
+                    }
+                }
+            }
+            change = changes.recv(), if listening => {
+                let Some(shared) = shared.upgrade() else { return };
+                listening = !matches!(change, Err(broadcast::error::RecvError::Closed));
+                fan_out(&shared, change);
+            }
+        }
+    }
+}
+
+fn fan_out(shared: &Shared, change: Result<Change, broadcast::error::RecvError>) {
+    use crate::connection::Route;
+    let lists = [
+        ListChanged::Tools,
+        ListChanged::Resources,
+        ListChanged::Prompts,
+    ];
+    for s in shared.sessions.all() {
+        let messages: Vec<Vec<u8>> = {
+            let session = s.conn.session.lock();
+            match &change {
+                Ok(Change::List(which)) => session.list_changed(*which).into_iter().collect(),
+                Ok(Change::ResourceUpdated(uri)) => {
+                    session.resource_updated(uri).into_iter().collect()
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => lists
+                    .iter()
+                    .filter_map(|w| session.list_changed(*w))
+                    .collect(),
+                Err(broadcast::error::RecvError::Closed) => Vec::new(),
+            }
+        };
+        for m in messages {
+            s.streams.send_later(None, m);
+        }
+    }
+}
