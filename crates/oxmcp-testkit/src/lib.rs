@@ -10,6 +10,8 @@
 //! It deliberately does not depend on `oxmcp`, so tests of every crate can use it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod alloc;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 

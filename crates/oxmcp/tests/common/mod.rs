@@ -160,3 +160,4 @@ pub fn options() -> ServerOptions {
 pub fn arc<T>(t: T) -> Arc<T> {
     Arc::new(t)
 }
+pub mod http;

@@ -168,8 +168,8 @@ struct Shared {
     sessions: Sessions,
     /// Cancelled when shutdown begins: GET streams end.
     draining: CancellationToken,
-    /// Sessionless requests in flight (stateless mode).
-    sessionless: Mutex<usize>,
+    /// Handlers of sessionless requests (stateless mode) still running.
+    sessionless: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl HttpService {
@@ -193,7 +193,7 @@ impl HttpService {
             opts,
             allow,
             draining: CancellationToken::new(),
-            sessionless: Mutex::new(0),
+            sessionless: Default::default(),
         });
         let period =
             (shared.opts.session_ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(30));
@@ -219,7 +219,10 @@ impl HttpService {
             st.pending_outgoing += c.pending_outgoing;
             st.handler_tasks += c.handler_tasks;
         }
-        st.handler_tasks += *self.shared.sessionless.lock();
+        st.handler_tasks += self
+            .shared
+            .sessionless
+            .load(std::sync::atomic::Ordering::Relaxed);
         st
     }
 
@@ -473,6 +476,7 @@ fn is_unaddressed_error(bytes: &[u8]) -> bool {
 }
 
 fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
+    let sessionless = id.is_none().then(|| shared.sessionless.clone());
     let opts = &shared.opts;
     let streams = Arc::new(Streams::new(StreamLimits {
         replay: opts.replay_events.max(1),
@@ -492,6 +496,7 @@ fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
         streams,
         last_seen: Mutex::new(tokio::time::Instant::now()),
         handlers: Mutex::new(Default::default()),
+        sessionless,
     })
 }
 
@@ -509,17 +514,7 @@ async fn stateless(
             .lock()
             .assume_initialized(version.unwrap_or(ProtocolVersion::V2025_03_26));
     }
-    *shared.sessionless.lock() += 1;
-    let _count = CountGuard(shared.clone());
     exchange(&shared, &sess, &body, true).await
-}
-
-struct CountGuard(Arc<Shared>);
-impl Drop for CountGuard {
-    fn drop(&mut self) {
-        let mut n = self.0.sessionless.lock();
-        *n = n.saturating_sub(1);
-    }
 }
 
 /// Closes a throwaway session unless disarmed (its client went away).
@@ -701,8 +696,8 @@ fn delete<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
 fn spawn_handler(sess: &Arc<HttpSession>, d: Dispatch) {
     let mut handlers = sess.handlers.lock();
     let id = d.id.clone();
+    sess.count_handler(true);
     let task = tokio::spawn(run_handler(sess.clone(), d));
-    sess.conn.count_handler(true);
     handlers.insert(id, task.abort_handle());
 }
 
@@ -720,7 +715,7 @@ impl Drop for HandlerGuard {
             handlers.remove(&self.id);
         }
         drop(handlers);
-        self.sess.conn.count_handler(false);
+        self.sess.count_handler(false);
     }
 }
 

@@ -26,9 +26,24 @@ pub(super) struct HttpSession {
     pub(super) last_seen: Mutex<Instant>,
     /// Abort handles of the handlers running for this session.
     pub(super) handlers: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// For a throwaway session: the service's count of sessionless handlers.
+    pub(super) sessionless: Option<Arc<AtomicUsize>>,
 }
 
 impl HttpSession {
+    /// Counts a handler started or finished (on the connection, and on the service for a
+    /// throwaway session, which no map holds).
+    pub(super) fn count_handler(&self, started: bool) {
+        self.conn.count_handler(started);
+        if let Some(n) = &self.sessionless {
+            if started {
+                n.fetch_add(1, Ordering::Relaxed);
+            } else {
+                n.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(super) fn touch(&self) {
         *self.last_seen.lock() = Instant::now();
     }
