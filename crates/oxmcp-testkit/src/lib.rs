@@ -622,3 +622,99 @@ impl ClientWireCheck {
         }
     }
 }
+
+/// A server process that listens on HTTP and printed its URL: killed when dropped.
+pub struct HttpChild {
+    child: std::process::Child,
+    /// The URL the server printed (`http://127.0.0.1:PORT/mcp`).
+    pub url: String,
+}
+
+impl HttpChild {
+    /// Spawns `cmd` with `args` and waits for the first stdout line that holds an
+    /// `http://` URL (the server prints it once it accepts connections).
+    pub fn spawn(cmd: &str, args: &[&str]) -> HttpChild {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(cmd)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {cmd}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("{cmd} exited before printing its URL"))
+                .unwrap();
+            if let Some(at) = line.find("http://") {
+                break line[at..].split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        HttpChild { child, url }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for HttpChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Node 22 binary of the interop harness; fails with the command to run if missing.
+pub fn interop_node() -> std::path::PathBuf {
+    let node = project_root().join("tests/interop/node_modules/.bin/node");
+    assert!(
+        node.exists(),
+        "the interop harness is not installed: run scripts/setup-interop.sh (expected {})",
+        node.display()
+    );
+    node
+}
+
+/// The entry point of the official conformance suite (`@modelcontextprotocol/conformance`).
+pub fn conformance_cli() -> std::path::PathBuf {
+    project_root()
+        .join("tests/interop/node_modules/@modelcontextprotocol/conformance/dist/index.js")
+}
+
+/// The checks of a conformance run written with `-o DIR`: (scenario, check id, status,
+/// message) for every check of every scenario.
+pub fn conformance_checks(dir: &std::path::Path) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let checks = path.join("checks.json");
+        if !checks.exists() {
+            continue;
+        }
+        let scenario = path.file_name().unwrap().to_string_lossy().into_owned();
+        let v: Value = serde_json::from_slice(&std::fs::read(&checks).unwrap()).unwrap();
+        for c in v.as_array().into_iter().flatten() {
+            out.push((
+                scenario.clone(),
+                c["id"].as_str().unwrap_or("").to_owned(),
+                c["status"].as_str().unwrap_or("").to_owned(),
+                c["errorMessage"].as_str().unwrap_or("").to_owned(),
+            ));
+        }
+    }
+    out
+}

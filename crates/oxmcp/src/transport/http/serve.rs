@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -21,7 +21,14 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let builder = hyper::server::conn::http1::Builder::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // Header bounds live in hyper: 64 KiB of buffered head, 100 headers, and 30 s to send
+    // them (a client that trickles its headers is cut off).
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .max_buf_size(64 * 1024)
+        .max_headers(100);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -52,7 +59,6 @@ pub async fn serve(
     }
     drop(listener);
     service.drain();
-    let _ = TokioExecutor::new();
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
