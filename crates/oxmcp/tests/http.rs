@@ -429,3 +429,30 @@ async fn a_second_reader_of_the_general_stream_gets_409() {
     let third = send(&svc, request("GET", Some(&sid)), "").await;
     assert_eq!(third.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_batch_on_2025_03_26_is_answered_with_one_array_that_ends_its_stream() {
+    let (svc, _) = service(HttpOptions::default());
+    let sid = initialize(&svc, "2025-03-26").await;
+    let batch = json!([
+        call(1, "quick", json!({}), false),
+        call(2, "chatty", json!({"n": 2}), true)
+    ]);
+    let mut sse = Sse::new(post(&svc, Some(&sid), batch).await);
+    for i in 1..=2 {
+        let ev = sse.next().await.unwrap().json();
+        assert_eq!(ev["params"]["progress"], json!(f64::from(i)));
+    }
+    let answer = sse.next().await.unwrap().json();
+    let mut ids: Vec<i64> = answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec![1, 2]);
+    assert!(sse.next().await.is_none());
+    assert_eq!(svc.stats().held_streams, 0);
+    assert_eq!(svc.stats().in_flight, 0);
+}

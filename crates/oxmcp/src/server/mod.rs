@@ -308,6 +308,25 @@ impl Server {
     pub async fn serve_stdio(self) -> std::io::Result<()> {
         crate::transport::stdio::serve(self).await
     }
+
+    /// Serves Streamable HTTP on `addr` at `opts.path` until SIGTERM or Ctrl-C, then
+    /// shuts down gracefully (requests in flight get the shutdown grace). On a loopback
+    /// address with no `allowed_hosts`, only loopback `Host` names are accepted (DNS
+    /// rebinding protection).
+    pub async fn serve_http(
+        self,
+        addr: impl tokio::net::ToSocketAddrs,
+        mut opts: crate::transport::http::HttpOptions,
+    ) -> std::io::Result<()> {
+        use crate::transport::http;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        if opts.allowed_hosts.is_none() && listener.local_addr()?.ip().is_loopback() {
+            opts = opts.loopback();
+        }
+        let grace = self.options().shutdown_grace;
+        let service = http::HttpService::new(self, opts);
+        http::serve(listener, service, http::shutdown_signal(), grace).await
+    }
 }
 
 #[derive(Default)]

@@ -534,7 +534,8 @@ async fn exchange(
     body: &[u8],
     sessionless: bool,
 ) -> Response<HttpBody> {
-    let stream = sess.streams.open();
+    let batch = body.trim_ascii_start().first() == Some(&b'[');
+    let stream = sess.streams.open(batch);
     let mut actions = Vec::new();
     sess.conn
         .session

@@ -59,6 +59,8 @@ struct Stream {
     waker: Option<Waker>,
     /// Set to end the reader's connection while the stream goes on (SEP-1699 polling).
     close_reader: bool,
+    /// The stream of a JSON-RPC batch: one answer (an array) ends it.
+    batch: bool,
 }
 
 impl Stream {
@@ -132,10 +134,13 @@ impl Streams {
         }
     }
 
-    /// Opens a stream for a POST; its requests are bound with [`Streams::bind`].
-    pub(super) fn open(&self) -> u64 {
+    /// Opens a stream for a POST; its requests are bound with [`Streams::bind`]. `batch`:
+    /// the POST carries a JSON-RPC batch, answered by one array.
+    pub(super) fn open(&self, batch: bool) -> u64 {
         let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
-        self.table.lock().streams.insert(id, Stream::new());
+        let mut s = Stream::new();
+        s.batch = batch;
+        self.table.lock().streams.insert(id, s);
         id
     }
 
@@ -288,10 +293,16 @@ impl Streams {
         let target = t.by_request.remove(req).or(t.general);
         let Some(id) = target else { return };
         let general = Some(id) == t.general;
+        let mut batch = false;
         let finished = match t.streams.get_mut(&id) {
             Some(s) => {
                 if !general {
                     s.pending = s.pending.saturating_sub(1);
+                }
+                // A batch's one answer settles every member.
+                batch = s.batch;
+                if batch {
+                    s.pending = 0;
                 }
                 let last = !general && s.pending == 0;
                 push(s, json.into(), last, self.limits.replay);
@@ -302,6 +313,9 @@ impl Streams {
             }
             None => false,
         };
+        if batch {
+            t.by_request.retain(|_, stream| *stream != id);
+        }
         if finished {
             keep_done(&mut t, id, self.limits.keep_done);
         }
@@ -473,7 +487,7 @@ mod tests {
     #[test]
     fn resume_replays_exactly_the_missed_events() {
         let s = Streams::new(limits());
-        let id = s.open();
+        let id = s.open(false);
         let req = RequestId::Number(1);
         s.bind(id, req.clone());
         s.send_later(Some(&req), b"{}".to_vec());
@@ -488,7 +502,7 @@ mod tests {
     fn unread_finished_streams_are_bounded() {
         let s = Streams::new(limits());
         for n in 0..5 {
-            let id = s.open();
+            let id = s.open(false);
             let req = RequestId::Number(n);
             s.bind(id, req.clone());
             s.respond(&req, b"{}".to_vec());
