@@ -7,8 +7,8 @@
 # to the pinned Node 22 of the interop harness (scripts/setup-interop.sh installs it).
 # The suite's scenario servers listen on every interface, so each scenario runs inside a
 # network namespace that has only loopback (`unshare -n`, which needs root or
-# CAP_SYS_ADMIN). Results go to a temporary directory (OXMCP_CONFORMANCE_OUT to choose);
-# the script fails unless every scenario's checks.json has at least one SUCCESS and no
+# CAP_SYS_ADMIN). Results go to OXMCP_CONFORMANCE_OUT if set, else to a temporary
+# directory that is removed when every scenario passed and kept otherwise. The script fails unless every scenario's checks.json has at least one SUCCESS and no
 # FAILURE or WARNING.
 set -euo pipefail
 
@@ -27,7 +27,13 @@ suite="$root/tests/interop/node_modules/@modelcontextprotocol/conformance/dist/i
 command -v unshare >/dev/null && command -v ip >/dev/null || die "needs unshare (util-linux) and ip (iproute2)"
 unshare -n true 2>/dev/null || die "cannot create a network namespace (unshare -n needs root or CAP_SYS_ADMIN)"
 
-out="${OXMCP_CONFORMANCE_OUT:-$(mktemp -d)}"
+if [[ -n "${OXMCP_CONFORMANCE_OUT:-}" ]]; then
+    out="$OXMCP_CONFORMANCE_OUT"
+    keep=1
+else
+    out="$(mktemp -d)"
+    keep=0
+fi
 mkdir -p "$out"
 scenarios=(initialize tools_call elicitation-sep1034-client-defaults sse-retry)
 failed=0
@@ -69,4 +75,9 @@ if [[ "$failed" -ne 0 ]]; then
     echo "conformance-client: FAILED (results in $out)" >&2
     exit 1
 fi
-echo "conformance-client: all ${#scenarios[@]} scenarios passed with no warnings (results in $out)"
+if [[ "$keep" -eq 1 ]]; then
+    echo "conformance-client: all ${#scenarios[@]} scenarios passed with no warnings (results in $out)"
+else
+    rm -rf "$out"
+    echo "conformance-client: all ${#scenarios[@]} scenarios passed with no warnings"
+fi

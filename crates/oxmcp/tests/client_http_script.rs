@@ -176,6 +176,22 @@ async fn resumes_with_last_event_id_after_exactly_retry_then_backs_off() {
     let all = drain(&mut seen);
     let call = all.iter().find(|s| s.rpc() == "tools/call").unwrap();
     assert_eq!(call.body["id"], 2, "the script answers id 2");
+    // `initialized`, then the GET stream is answered, before anything else goes out: a
+    // server may send its requests on that stream as soon as a call arrives.
+    let order: Vec<String> = all
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.rpc()))
+        .take(4)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "POST initialize",
+            "POST notifications/initialized",
+            "GET ",
+            "POST tools/call"
+        ]
+    );
     let resumes: Vec<&Seen> = all
         .iter()
         .filter(|s| s.header("last-event-id").is_some())

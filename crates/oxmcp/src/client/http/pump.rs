@@ -37,6 +37,9 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 const LAST_EVENT_ID: &str = "last-event-id";
+/// After `notifications/initialized`, how long later messages wait for the GET stream to
+/// be answered (so that a server request sent on it right away is not lost).
+const LISTEN_READY_WAIT: Duration = Duration::from_secs(5);
 
 pub(crate) struct Config {
     pub(crate) url: reqwest::Url,
@@ -110,6 +113,10 @@ impl Outgoing {
             Kind::Request { method, .. } | Kind::Notification { method, .. } => method,
             Kind::Response => "a response",
         }
+    }
+
+    fn is_initialized(&self) -> bool {
+        matches!(&self.kind, Kind::Notification { method, .. } if method == "notifications/initialized")
     }
 
     fn is_initialize(&self) -> bool {
@@ -258,6 +265,19 @@ pub(crate) async fn run(
                     Err(_) => break 'read,
                 },
             };
+            if out.is_initialized() {
+                // In order, and the GET stream answered, before anything that follows:
+                // a request sent next may make the server write to that stream at once.
+                let pump = pump.clone();
+                let sent = pump.stop.clone().run_until_cancelled_owned(async move {
+                    let _permit = permit;
+                    pump.send(out).await;
+                });
+                tokio::select! {
+                    () = shutdown.cancelled() => break 'read,
+                    _ = sent => continue,
+                }
+            }
             let key = out.request_id().map(Value::to_string);
             let task = {
                 let pump = pump.clone();
@@ -314,9 +334,8 @@ impl Pump {
         }
         match result {
             Ok(()) => {
-                if matches!(&out.kind, Kind::Notification { method, .. } if method == "notifications/initialized")
-                {
-                    self.start_listening();
+                if out.is_initialized() {
+                    self.start_listening().await;
                 }
             }
             Err(f) => match out.request_id() {
@@ -354,7 +373,7 @@ impl Pump {
         })?;
         self.exchange(&init, false).await?;
         self.exchange(&Outgoing::initialized(), false).await?;
-        self.start_listening();
+        self.start_listening().await;
         Ok(())
     }
 
@@ -550,20 +569,24 @@ impl Pump {
         }
     }
 
-    /// Opens (or reopens) the GET stream for server-initiated messages.
-    fn start_listening(self: &Arc<Self>) {
+    /// Opens (or reopens) the GET stream for server-initiated messages; returns once the
+    /// server answered the first GET (or [`LISTEN_READY_WAIT`] passed).
+    async fn start_listening(self: &Arc<Self>) {
         let pump = self.clone();
+        let (ready_tx, ready) = oneshot::channel();
         let task = tokio::spawn(
             self.stop
                 .clone()
-                .run_until_cancelled_owned(async move { pump.listen().await }),
+                .run_until_cancelled_owned(async move { pump.listen(ready_tx).await }),
         );
         if let Some(old) = self.state.lock().listener.replace(task.abort_handle()) {
             old.abort();
         }
+        let _ = tokio::time::timeout(LISTEN_READY_WAIT, ready).await;
     }
 
-    async fn listen(self: &Arc<Self>) {
+    async fn listen(self: &Arc<Self>, ready: oneshot::Sender<()>) {
+        let mut ready = Some(ready);
         let policy = self.cfg.reconnect;
         let mut parser = SseParser::new(self.cfg.max_body);
         let mut failures = 0u32;
@@ -577,7 +600,11 @@ impl Pump {
                 tokio::time::sleep(policy.delay(parser.retry_ms(), failures)).await;
             }
             first = false;
-            match self.get_stream(parser.last_event_id()).await {
+            let opened = self.get_stream(parser.last_event_id()).await;
+            if let Some(tx) = ready.take() {
+                let _ = tx.send(());
+            }
+            match opened {
                 Ok(resp) => match self.read_stream(resp, &mut parser, None, true).await {
                     Ok(_) if parser.dispatched() > 0 => failures = 0,
                     Ok(_) => failures += 1,
