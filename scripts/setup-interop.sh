@@ -62,7 +62,9 @@ for spec in @modelcontextprotocol/sdk/client/index.js @modelcontextprotocol/conf
     (cd "$dir" && "$node_bin" --input-type=module -e "import.meta.resolve('$spec')" >/dev/null 2>&1) ||
         die "cannot resolve $spec from $dir with $node_bin"
 done
-"$node_bin" --check "$dir/stdio-client.mjs" || die "$dir/stdio-client.mjs does not parse"
+for script in stdio-client.mjs http-server.mjs; do
+    "$node_bin" --check "$dir/$script" || die "$dir/$script does not parse"
+done
 
 sdk_version="$("$node_bin" -p "require('$dir/node_modules/@modelcontextprotocol/sdk/package.json').version")" ||
     die "cannot read the SDK version"

@@ -20,6 +20,7 @@
 
 mod driver;
 mod error;
+pub mod http;
 pub mod stdio;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast;
 
 pub use error::ClientError;
+pub use http::{HttpClientTransport, ReconnectPolicy};
 pub use stdio::StdioCommand;
 
 use crate::server::BoxFuture;
@@ -237,13 +239,25 @@ impl ClientBuilder {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        self.connect_with_exit(reader, writer, None).await
+        self.connect_with_exit(reader, writer, None, None).await
+    }
+
+    /// Connects to a Streamable HTTP server (see [`http`] for what the transport does).
+    pub async fn connect_http(self, transport: HttpClientTransport) -> Result<Client, ClientError> {
+        let ((reader, writer), handle) = http::start(transport)?;
+        self.connect_with_exit(reader, writer, None, Some(handle))
+            .await
+    }
+
+    /// Connects to a Streamable HTTP server at `url` with the default transport options.
+    pub async fn connect_url(self, url: &str) -> Result<Client, ClientError> {
+        self.connect_http(HttpClientTransport::new(url)).await
     }
 
     /// Spawns a server process and connects to it over its stdio.
     pub async fn connect_stdio(self, command: StdioCommand) -> Result<Client, ClientError> {
         let child = command.spawn()?;
-        self.connect_with_exit(child.stdout, child.stdin, Some(child.exit))
+        self.connect_with_exit(child.stdout, child.stdin, Some(child.exit), None)
             .await
     }
 
@@ -252,6 +266,7 @@ impl ClientBuilder {
         reader: R,
         writer: W,
         exit: Option<stdio::ExitWatch>,
+        transport: Option<http::TransportHandle>,
     ) -> Result<Client, ClientError>
     where
         R: AsyncRead + Unpin + Send + 'static,
@@ -276,7 +291,7 @@ impl ClientBuilder {
         }
         let session = ClientSession::new(self.limits, &answers);
         let shared = driver::start(session, self.handlers, reader, writer, exit, self.max_line);
-        let client = Client { shared };
+        let client = Client { shared, transport };
         let info =
             serde_json::to_value(&self.info).map_err(|e| ClientError::Malformed(e.to_string()))?;
         let caps = serde_json::to_value(&capabilities)
@@ -301,6 +316,7 @@ impl ClientBuilder {
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
+    transport: Option<http::TransportHandle>,
 }
 
 impl std::fmt::Debug for Client {
@@ -331,6 +347,18 @@ impl Client {
             sampling_tools: false,
             max_line: oxmcp_proto::framing::DEFAULT_MAX_LINE,
             offer: ProtocolVersion::LATEST_LEGACY,
+        }
+    }
+
+    /// Closes the connection for every handle and waits until the transport has finished:
+    /// over HTTP that includes the session's DELETE (bounded by
+    /// [`HttpClientTransport::close_timeout`]). Pending calls fail with
+    /// [`ClientError::Closed`]. Over other transports this drops this handle.
+    pub async fn close(self) {
+        let transport = self.transport.clone();
+        drop(self);
+        if let Some(t) = transport {
+            t.close().await;
         }
     }
 

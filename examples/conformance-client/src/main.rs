@@ -1,0 +1,114 @@
+//! `oxmcp-conformance-client`: the client that the official MCP conformance suite
+//! (`@modelcontextprotocol/conformance`) runs against its scenario servers, over Streamable
+//! HTTP.
+//!
+//! Usage: `oxmcp-conformance-client <server url>`, with the scenario's name in the
+//! environment variable `MCP_CONFORMANCE_SCENARIO`. It connects, lists the tools (if the
+//! server offers any), does what
+//! the scenario asks and closes the session; it exits 0 when every step succeeded. An
+//! unknown scenario gets the generic run: connect, list tools, close.
+//!
+//! Elicitation requests are accepted with the schema's defaults filled in, as a user who
+//! submits the pre-filled form would (SEP-1034).
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use oxmcp::client::{Client, HttpClientTransport};
+use oxmcp::model::{CreateMessageResult, ElicitRequestParams, ElicitResult};
+use serde_json::{Map, Value, json};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let url = std::env::args().nth(1).context(
+        "usage: oxmcp-conformance-client <server url> (scenario in MCP_CONFORMANCE_SCENARIO)",
+    )?;
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    eprintln!("oxmcp-conformance-client: scenario {scenario:?} at {url}");
+    tokio::time::timeout(Duration::from_secs(25), run(&url, &scenario))
+        .await
+        .context("the scenario took over 25 s")?
+}
+
+async fn run(url: &str, scenario: &str) -> anyhow::Result<()> {
+    let client = Client::builder("oxmcp-conformance-client", env!("CARGO_PKG_VERSION"))
+        .request_timeout(Duration::from_secs(20))
+        .elicitation(|params| async move {
+            let content = match &params {
+                ElicitRequestParams::Form(form) => defaults(&form.requested_schema),
+                _ => Map::new(),
+            };
+            serde_json::from_value::<ElicitResult>(
+                json!({ "action": "accept", "content": content }),
+            )
+            .map_err(|e| oxmcp::ErrorObject::internal(e.to_string()))
+        })
+        .sampling(|_| async {
+            serde_json::from_value::<CreateMessageResult>(json!({
+                "role": "assistant",
+                "content": { "type": "text", "text": "A reply from oxmcp-conformance-client." },
+                "model": "oxmcp-conformance-model",
+                "stopReason": "endTurn"
+            }))
+            .map_err(|e| oxmcp::ErrorObject::internal(e.to_string()))
+        })
+        .connect_http(HttpClientTransport::new(url))
+        .await
+        .context("connecting")?;
+    let outcome = scenario_steps(&client, scenario).await;
+    client.close().await;
+    outcome
+}
+
+async fn scenario_steps(client: &Client, scenario: &str) -> anyhow::Result<()> {
+    if client.server_capabilities().tools.is_none() {
+        eprintln!("the server offers no tools");
+        return Ok(());
+    }
+    let tools = client.list_all_tools().await.context("tools/list")?;
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    eprintln!("tools: {names:?}");
+    let call = |name: &'static str, args: Value| async move {
+        if !names.contains(&name) {
+            bail!("the server offers no tool {name} (it has {names:?})");
+        }
+        let r = client
+            .call_tool(name, args)
+            .await
+            .with_context(|| format!("tools/call {name}"))?;
+        eprintln!("{name}: {}", serde_json::to_string(&r).unwrap_or_default());
+        if r.is_error == Some(true) {
+            bail!("{name} returned an error result");
+        }
+        Ok(())
+    };
+    match scenario {
+        "tools_call" => call("add_numbers", json!({ "a": 5, "b": 3 })).await,
+        "elicitation-sep1034-client-defaults" => {
+            call("test_client_elicitation_defaults", json!({})).await
+        }
+        "sse-retry" => call("test_reconnection", json!({})).await,
+        _ => Ok(()),
+    }
+}
+
+/// The form as the user submits it untouched: every property that has a `default`.
+fn defaults(schema: &Map<String, Value>) -> Map<String, Value> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .filter_map(|(k, p)| Some((k.clone(), p.get("default")?.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
