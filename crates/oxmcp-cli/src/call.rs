@@ -6,6 +6,7 @@
 //! oxmcp call --stdio 'oxmcp serve --stdio' tool echo --json '{"message":"hi"}'
 //! oxmcp call --stdio 'CMD' resource URI
 //! oxmcp call --stdio 'CMD' prompt NAME --arg k=v
+//! oxmcp call --url http://127.0.0.1:8080/mcp tools/list
 //! ```
 //!
 //! `--arg k=v` values follow the tool's input schema: a property typed `string` takes the
@@ -20,15 +21,26 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use oxmcp::client::{CallOptions, Client, ClientError, StdioCommand};
+use oxmcp::client::{CallOptions, Client, ClientError, HttpClientTransport, StdioCommand};
 use serde_json::{Map, Value, json};
 
 /// `oxmcp call` arguments.
 #[derive(Args, Debug)]
 pub struct CallArgs {
     /// The server to spawn, as a command line (e.g. 'oxmcp serve --stdio').
-    #[arg(long, value_name = "COMMAND")]
-    pub stdio: String,
+    #[arg(
+        long,
+        value_name = "COMMAND",
+        required_unless_present = "url",
+        conflicts_with = "url"
+    )]
+    pub stdio: Option<String>,
+    /// The Streamable HTTP endpoint of a running server (e.g. http://127.0.0.1:8080/mcp).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// A header for every HTTP request, `Name: value` (repeatable; e.g. authorization).
+    #[arg(long = "header", value_name = "NAME: VALUE", requires = "url")]
+    pub headers: Vec<String>,
     /// How long to wait for the answer, in seconds (each progress notification restarts it).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
@@ -123,12 +135,31 @@ fn progress_printer() -> oxmcp::client::ProgressFn {
 
 /// Runs `oxmcp call`; returns the process exit code.
 pub async fn run(args: CallArgs) -> anyhow::Result<i32> {
-    let command = StdioCommand::parse(&args.stdio).map_err(|e| anyhow::anyhow!("--stdio: {e}"))?;
-    let client = Client::builder("oxmcp-call", env!("CARGO_PKG_VERSION"))
-        .request_timeout(Duration::from_secs(args.timeout))
-        .connect_stdio(command)
-        .await
-        .map_err(|e| anyhow::anyhow!("connecting to {:?}: {e}", args.stdio))?;
+    let builder = Client::builder("oxmcp-call", env!("CARGO_PKG_VERSION"))
+        .request_timeout(Duration::from_secs(args.timeout));
+    let client = match (&args.stdio, &args.url) {
+        (Some(line), _) => {
+            let command = StdioCommand::parse(line).map_err(|e| anyhow::anyhow!("--stdio: {e}"))?;
+            builder
+                .connect_stdio(command)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to {line:?}: {e}"))?
+        }
+        (None, Some(url)) => {
+            let mut transport = HttpClientTransport::new(url.clone());
+            for h in &args.headers {
+                let (name, value) = h
+                    .split_once(':')
+                    .with_context(|| format!("--header {h:?}: expected `Name: value`"))?;
+                transport = transport.header(name.trim(), value.trim());
+            }
+            builder
+                .connect_http(transport)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to {url}: {e}"))?
+        }
+        (None, None) => bail!("pass --stdio COMMAND or --url URL"),
+    };
     let mut opts = CallOptions::default().reset_timeout_on_progress(None);
     opts.on_progress = Some(progress_printer());
     let outcome: Result<Value, ClientError> = match args.what {
@@ -185,6 +216,8 @@ pub async fn run(args: CallArgs) -> anyhow::Result<i32> {
                 .and_then(to_json)
         }
     };
+    // Ends the session (an HTTP DELETE; over stdio the server is stopped).
+    client.close().await;
     match outcome {
         Ok(value) => {
             println!("{}", serde_json::to_string_pretty(&value)?);
