@@ -286,6 +286,8 @@ pub struct Session {
     next_outgoing: i64,
     batches: HashMap<u64, BatchReply>,
     next_batch: u64,
+    /// Serving one request without a session: nothing can reach the client but the answer.
+    sessionless: bool,
 }
 
 impl Session {
@@ -305,6 +307,7 @@ impl Session {
             next_outgoing: 0,
             batches: HashMap::new(),
             next_batch: 0,
+            sessionless: false,
         }
     }
 
@@ -313,6 +316,7 @@ impl Session {
     pub fn assume_initialized(&mut self, version: ProtocolVersion) {
         self.version = Some(version);
         self.initialized_notified = true;
+        self.sessionless = true;
     }
 
     /// The negotiated revision, once `initialize` was answered.
@@ -811,6 +815,12 @@ impl Session {
                 "the session is not initialized",
             ));
         };
+        if self.sessionless {
+            return Err(ErrorObject::invalid_request(format!(
+                "{} is unavailable without a session (stateless HTTP): the server cannot send requests to the client",
+                need.method()
+            )));
+        }
         let caps = &self.client_capabilities;
         let (ok, what, since) = match need {
             ClientNeed::Sampling => (

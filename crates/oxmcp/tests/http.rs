@@ -78,6 +78,29 @@ fn server(probe: Arc<Probe>) -> Server {
                 }
             },
         ))
+        .tool(Tool::new(
+            "silent",
+            "Waits for the test's permit, then answers; sends nothing before.",
+            {
+                let p = probe.clone();
+                move |_: NoArgs, _| {
+                    let p = p.clone();
+                    async move {
+                        p.gate.acquire().await.unwrap().forget();
+                        Ok(CallToolResult::text("silent done"))
+                    }
+                }
+            },
+        ))
+        .tool(Tool::new(
+            "roots",
+            "Asks the client for its roots.",
+            |_: NoArgs, ctx| async move {
+                let roots = ctx.roots("roots").await?;
+                Ok(CallToolResult::text(format!("{} roots", roots.roots.len())))
+            },
+        ))
+        .enable_tasks()
         .build()
 }
 
@@ -455,4 +478,71 @@ async fn a_batch_on_2025_03_26_is_answered_with_one_array_that_ends_its_stream()
     assert!(sse.next().await.is_none());
     assert_eq!(svc.stats().held_streams, 0);
     assert_eq!(svc.stats().in_flight, 0);
+}
+
+#[tokio::test]
+async fn stateless_requests_offer_nothing_that_needs_a_session() {
+    let mut opts = HttpOptions::default();
+    opts.stateless = true;
+    let (svc, _) = service(opts);
+    let resp = post(
+        &svc,
+        None,
+        json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{"roots":{}},
+            "clientInfo":{"name":"t","version":"0"}}}),
+    )
+    .await;
+    assert!(resp.headers().get("mcp-session-id").is_none());
+    let caps = json_body(resp).await["result"]["capabilities"].clone();
+    assert!(caps.get("tasks").is_none(), "{caps}");
+    assert!(caps["tools"].get("listChanged").is_none(), "{caps}");
+    // A request to the client cannot be delivered: the tool says why.
+    let body = call(1, "roots", json!({}), false).to_string();
+    let r = with(request("POST", None), "mcp-protocol-version", "2025-11-25");
+    let result = json_body(send(&svc, r, &body).await).await;
+    assert_eq!(result["result"]["isError"], true);
+    let text = result["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("without a session"), "{text}");
+}
+
+#[tokio::test]
+async fn json_only_messages_before_the_first_get_are_delivered_to_it() {
+    let mut opts = HttpOptions::default();
+    opts.json_response = true;
+    let (svc, _) = service(opts);
+    let sid = initialize(&svc, "2025-11-25").await;
+    let resp = post(&svc, Some(&sid), call(1, "chatty", json!({"n": 2}), true)).await;
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert_eq!(
+        json_body(resp).await["result"]["content"][0]["text"],
+        "sent 2"
+    );
+    let mut get = Sse::new(send(&svc, request("GET", Some(&sid)), "").await);
+    for i in 1..=2 {
+        let ev = get.message().await.unwrap().json();
+        assert_eq!(ev["params"]["progress"], json!(f64::from(i)));
+    }
+}
+
+#[tokio::test]
+async fn a_request_cancelled_before_it_sent_anything_gets_a_stream_with_nothing_to_resume() {
+    let (svc, probe) = service(HttpOptions::default());
+    let sid = initialize(&svc, "2025-11-25").await;
+    let pending = tokio::spawn({
+        let (svc, sid) = (svc.clone(), sid.clone());
+        async move { post(&svc, Some(&sid), call(9, "silent", json!({}), false)).await }
+    });
+    until(|| svc.stats().handler_tasks == 1).await;
+    let cancel =
+        json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9}});
+    assert_eq!(
+        post(&svc, Some(&sid), cancel).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let mut sse = Sse::new(pending.await.unwrap());
+    assert_eq!(sse.next().await, None, "no event, not even a priming one");
+    until(|| svc.stats().handler_tasks == 0).await;
+    probe.gate.add_permits(1);
+    assert_eq!(svc.stats().held_streams, 0);
 }

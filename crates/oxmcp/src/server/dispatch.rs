@@ -178,7 +178,7 @@ async fn call_tool(
         );
     };
     let tasks_on = version >= ProtocolVersion::V2025_11_25
-        && conn.server().setup().capabilities.tasks.is_some();
+        && conn.session.lock().setup().capabilities.tasks.is_some();
     match (p.task.is_some() && tasks_on, tool.task_support) {
         (true, TaskSupport::Forbidden) => {
             return Err(ErrorObject::method_not_found("tools/call").with_data(

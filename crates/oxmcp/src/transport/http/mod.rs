@@ -168,6 +168,9 @@ struct Shared {
     sessions: Sessions,
     /// Cancelled when shutdown begins: GET streams end.
     draining: CancellationToken,
+    /// What stateless requests are served under: the server's setup without what needs a
+    /// session (tasks, subscriptions, `listChanged`).
+    stateless_setup: Arc<oxmcp_proto::session::ServerSetup>,
     /// Handlers of sessionless requests (stateless mode) still running.
     sessionless: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -187,7 +190,9 @@ impl HttpService {
                 .map(|s| s.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
         };
+        let stateless_setup = Arc::new(stateless_setup(&server.setup()));
         let shared = Arc::new(Shared {
+            stateless_setup,
             sessions: Sessions::new(opts.max_sessions),
             server,
             opts,
@@ -484,7 +489,12 @@ fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
         json_only: opts.json_response,
     }));
     let server = shared.server.clone();
-    let session = Session::new(server.setup(), server.options().limits.clone());
+    let setup = if id.is_none() {
+        shared.stateless_setup.clone()
+    } else {
+        server.setup()
+    };
+    let session = Session::new(setup, server.options().limits.clone());
     let conn = Arc::new(Connection::new(
         server,
         session,
@@ -498,6 +508,26 @@ fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
         handlers: Mutex::new(Default::default()),
         sessionless,
     })
+}
+
+/// The setup stateless requests are served under: no tasks (a task would live in a
+/// throwaway session nobody can reach again), no subscriptions and no `listChanged` (there
+/// is no stream to deliver them on).
+fn stateless_setup(setup: &oxmcp_proto::session::ServerSetup) -> oxmcp_proto::session::ServerSetup {
+    let mut s = setup.clone();
+    let caps = &mut s.capabilities;
+    caps.tasks = None;
+    if let Some(r) = caps.resources.as_mut() {
+        r.subscribe = None;
+        r.list_changed = None;
+    }
+    if let Some(t) = caps.tools.as_mut() {
+        t.list_changed = None;
+    }
+    if let Some(p) = caps.prompts.as_mut() {
+        p.list_changed = None;
+    }
+    s
 }
 
 /// A stateless POST: a throwaway session under the header's revision (2025-03-26 without
@@ -576,10 +606,19 @@ async fn exchange(
             guard.0 = None;
             json_response(StatusCode::OK, ev.json)
         }
-        first => {
-            if matches!(first, First::End) {
-                guard.0 = None;
+        First::End => {
+            // Cancelled before anything was sent: nothing will come. JSON-only mode says
+            // so with 202; otherwise an SSE stream that ends at once, without a priming
+            // event (an event id would invite the client to resume a stream that is over).
+            sess.streams.forget(stream);
+            guard.0 = None;
+            if shared.opts.json_response {
+                empty_response(StatusCode::ACCEPTED)
+            } else {
+                sse_response(empty())
             }
+        }
+        First::Sse | First::Event(_) => {
             sess.streams.attach(stream);
             let mut body = SseBody::new(
                 sess.streams.clone(),
@@ -661,8 +700,7 @@ fn get<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
         }
     }
     match sess.streams.open_general() {
-        Ok(stream) => {
-            let cursor = 0;
+        Ok((stream, cursor)) => {
             let body = SseBody::new(
                 sess.streams.clone(),
                 stream,

@@ -56,6 +56,8 @@ struct Stream {
     ended: bool,
     /// A reader is attached, and the last sequence number it took.
     reader: Option<u64>,
+    /// The last sequence number any reader took.
+    taken: u64,
     waker: Option<Waker>,
     /// Set to end the reader's connection while the stream goes on (SEP-1699 polling).
     close_reader: bool,
@@ -153,8 +155,9 @@ impl Streams {
         }
     }
 
-    /// Opens the general stream for a GET. `Err` if a reader is already attached to it.
-    pub(super) fn open_general(&self) -> Result<u64, ()> {
+    /// Opens the general stream for a GET: its id and the cursor to read from. `Err` if a
+    /// reader is already attached to it.
+    pub(super) fn open_general(&self) -> Result<(u64, u64), ()> {
         let mut t = self.table.lock();
         if let Some(id) = t.general
             && let Some(s) = t.streams.get_mut(&id)
@@ -162,16 +165,16 @@ impl Streams {
             if s.reader.is_some() {
                 return Err(());
             }
-            // A fresh GET (no Last-Event-ID) starts after what is buffered.
-            s.reader = Some(s.next_seq - 1);
-            return Ok(id);
+            // A fresh GET (no Last-Event-ID) gets what no reader has taken yet.
+            s.reader = Some(s.taken);
+            return Ok((id, s.taken));
         }
         let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
         let mut s = Stream::new();
         s.reader = Some(0);
         t.streams.insert(id, s);
         t.general = Some(id);
-        Ok(id)
+        Ok((id, 0))
     }
 
     /// Attaches a reader to `stream` from `after` (a `Last-Event-ID`). `None` if this
@@ -209,6 +212,7 @@ impl Streams {
             .collect();
         if let Some(last) = events.last() {
             s.reader = Some(last.seq);
+            s.taken = s.taken.max(last.seq);
             self.room.notify_waiters();
             return Poll::Ready(Read::Events(events));
         }
@@ -327,12 +331,17 @@ impl Streams {
         let Some(id) = t.by_request.remove(req) else {
             return;
         };
+        let mut unread = false;
         if let Some(s) = t.streams.get_mut(&id) {
             s.pending = s.pending.saturating_sub(1);
             if s.pending == 0 {
                 s.ended = true;
                 s.wake();
+                unread = s.reader.is_none();
             }
+        }
+        if unread {
+            keep_done(&mut t, id, self.limits.keep_done);
         }
     }
 
@@ -379,7 +388,7 @@ impl Streams {
                 if t.closed {
                     return false;
                 }
-                let target = self.target(&t, related);
+                let target = self.target(&mut t, related);
                 let Some(id) = target else { return false };
                 let Some(s) = t.streams.get_mut(&id) else {
                     return false;
@@ -397,8 +406,16 @@ impl Streams {
         }
     }
 
-    fn target(&self, t: &Table, related: Option<&RequestId>) -> Option<u64> {
+    /// The stream for a message related to `related`. With JSON-only replies, messages of
+    /// a request in flight go to the general stream, opened for them if the client has
+    /// not opened it yet (its GET then receives them).
+    fn target(&self, t: &mut Table, related: Option<&RequestId>) -> Option<u64> {
         if self.limits.json_only {
+            if t.general.is_none() && related.is_some_and(|r| t.by_request.contains_key(r)) {
+                let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
+                t.streams.insert(id, Stream::new());
+                t.general = Some(id);
+            }
             return t.general;
         }
         related
@@ -411,7 +428,7 @@ impl Streams {
         if t.closed {
             return;
         }
-        if let Some(id) = self.target(&t, related)
+        if let Some(id) = self.target(&mut t, related)
             && let Some(s) = t.streams.get_mut(&id)
         {
             push(s, json, false, self.limits.replay);
