@@ -62,8 +62,8 @@ for spec in @modelcontextprotocol/sdk/client/index.js @modelcontextprotocol/conf
     (cd "$dir" && "$node_bin" --input-type=module -e "import.meta.resolve('$spec')" >/dev/null 2>&1) ||
         die "cannot resolve $spec from $dir with $node_bin"
 done
-for script in stdio-client.mjs http-server.mjs; do
-    "$node_bin" --check "$dir/$script" || die "$dir/$script does not parse"
+for harness in stdio-client.mjs http.mjs http-server.mjs; do
+    "$node_bin" --check "$dir/$harness" || die "$dir/$harness does not parse"
 done
 
 sdk_version="$("$node_bin" -p "require('$dir/node_modules/@modelcontextprotocol/sdk/package.json').version")" ||
@@ -74,5 +74,5 @@ conf_version="$("$node_bin" "$dir/node_modules/@modelcontextprotocol/conformance
 
 echo "$want" >"$stamp"
 echo "setup-interop: node $node_version, @modelcontextprotocol/sdk $sdk_version, @modelcontextprotocol/conformance $conf_version"
-echo "setup-interop: run a scenario with: $node_bin $dir/stdio-client.mjs <demo|fixture> -- <server command...>"
+echo "setup-interop: run a scenario with: $node_bin $dir/stdio-client.mjs <demo|fixture|fixture-json|fixture-stateless|fixture-stateless-json> [--http] -- <server command...>"
 echo "OXMCP_INTEROP_NODE=$node_bin"

@@ -453,21 +453,31 @@ pub fn project_root() -> std::path::PathBuf {
 }
 
 /// Runs one scenario of `tests/interop/stdio-client.mjs` (the official TypeScript SDK client)
-/// against `server` (a command and its arguments) and fails the test on any failed check.
+/// against `server` (a command and its arguments) over stdio, and fails the test on any
+/// failed check.
 ///
 /// Node 22 and the SDK come from `scripts/setup-interop.sh`; without them this fails with
 /// the command to run, never skips.
 pub fn run_interop_scenario(scenario: &str, server: &[&str]) {
+    run_interop(scenario, &[], server);
+}
+
+/// Like [`run_interop_scenario`], over Streamable HTTP: `server` must listen (for example
+/// `--listen 127.0.0.1:0`) and print its URL on its first stdout line; the harness connects
+/// with the SDK's `StreamableHTTPClientTransport` and ends the server with SIGTERM. Checks
+/// marked `# TODO known server issue` (documented server bugs) do not fail the test; one
+/// such check passing does.
+pub fn run_interop_scenario_http(scenario: &str, server: &[&str]) {
+    run_interop(scenario, &["--http"], server);
+}
+
+fn run_interop(scenario: &str, flags: &[&str], server: &[&str]) {
     let root = project_root();
-    let node = root.join("tests/interop/node_modules/.bin/node");
-    assert!(
-        node.exists(),
-        "the interop harness is not installed: run scripts/setup-interop.sh (expected {})",
-        node.display()
-    );
+    let node = interop_node();
     let out = std::process::Command::new(&node)
         .arg(root.join("tests/interop/stdio-client.mjs"))
         .arg(scenario)
+        .args(flags)
         .arg("--")
         .args(server)
         .stdin(std::process::Stdio::null())
@@ -485,7 +495,11 @@ pub fn run_interop_scenario(scenario: &str, server: &[&str]) {
         out.status.success(),
         "interop scenario {scenario} failed ({summary}):\n{stdout}\n{stderr}"
     );
-    assert!(!stdout.contains("\nnot ok"), "a check failed:\n{stdout}");
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("not ok") && !l.contains(" # TODO known server issue: "))
+        .collect();
+    assert!(failed.is_empty(), "checks failed: {failed:#?}\n{stdout}");
 }
 
 fn client_request_def(method: &str) -> Option<&'static str> {
