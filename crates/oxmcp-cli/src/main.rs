@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use oxmcp::server::ServerOptions;
+use oxmcp::transport::http::{HttpService, serve as serve_http, shutdown_signal};
+use oxmcp_cli::config::{CONFIG_ENV, Config, ConfigError, Flag, Loaded, Transport};
+
+/// The exit status of a configuration that does not pass its checks.
+const EXIT_CONFIG: i32 = 2;
 
 #[derive(Parser)]
 #[command(name = "oxmcp", version, about = "Model Context Protocol runtime")]
@@ -16,29 +20,117 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the built-in demo server.
-    Serve(ServeArgs),
+    /// Serve the built-in demo server (Streamable HTTP on 127.0.0.1:8080/mcp by default).
+    Serve(Overrides),
     /// Call one method of an MCP server and print the result as JSON.
     Call(oxmcp_cli::call::CallArgs),
+    /// Check or print the configuration of `oxmcp serve`.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load the file, `OXMCP_*` variables and flags, check them, and print the effective
+    /// configuration as TOML (exit status 2 and the problems when it does not pass).
+    Check(Overrides),
+    /// Print the default configuration as a commented TOML file.
+    Default,
+}
+
+/// The configuration file and the flags that override it (the same for `serve` and
+/// `config check`, so `config check` shows what `serve` would run).
 #[derive(Args)]
-struct ServeArgs {
-    /// Serve one session on stdin/stdout (newline-delimited JSON).
-    #[arg(long)]
+struct Overrides {
+    /// The TOML configuration file (also `OXMCP_CONFIG`); see docs/CONFIGURATION.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Serve one session on stdin/stdout (newline-delimited JSON) instead of HTTP.
+    #[arg(long, conflicts_with_all = ["listen", "path", "stateless", "json_response"])]
     stdio: bool,
-    /// Serve the files under DIR as read-only resources.
+    /// Listen for HTTP on ADDR:PORT (server.listen; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// The HTTP endpoint's path (server.path).
+    #[arg(long, value_name = "PATH")]
+    path: Option<String>,
+    /// Serve the files under DIR as read-only resources (server.root).
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
-    /// The longest message line accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = oxmcp::proto::framing::DEFAULT_MAX_LINE)]
-    max_line_bytes: usize,
-    /// How long requests in flight may finish after stdin ends, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5000)]
-    shutdown_grace_ms: u64,
-    /// Log filter for stderr (tracing's syntax, e.g. `info` or `oxmcp=debug`).
-    #[arg(long, env = "OXMCP_LOG", default_value = "warn")]
-    log: String,
+    /// Log filter for stderr, tracing's syntax, e.g. `info` or `oxmcp=debug` (server.log).
+    #[arg(long, value_name = "FILTER")]
+    log: Option<String>,
+    /// The longest stdio message line, in bytes (limits.max_line).
+    #[arg(long, value_name = "BYTES")]
+    max_line_bytes: Option<u64>,
+    /// How long requests in flight may finish once shutdown begins, in milliseconds
+    /// (server.shutdown_grace).
+    #[arg(long, value_name = "MS")]
+    shutdown_grace_ms: Option<u64>,
+    /// No HTTP sessions: every POST is served on its own (http.stateless).
+    #[arg(long)]
+    stateless: bool,
+    /// Answer every HTTP request with application/json (http.json_response).
+    #[arg(long)]
+    json_response: bool,
+}
+
+impl Overrides {
+    fn flags(&self) -> Vec<Flag> {
+        let mut f = Vec::new();
+        if self.stdio {
+            f.push(Flag::new("server.transport", "stdio", "--stdio"));
+        }
+        if let Some(v) = &self.listen {
+            f.push(Flag::new("server.listen", v.as_str(), "--listen"));
+        }
+        if let Some(v) = &self.path {
+            f.push(Flag::new("server.path", v.as_str(), "--path"));
+        }
+        if let Some(v) = &self.root {
+            f.push(Flag::new(
+                "server.root",
+                v.to_string_lossy().into_owned(),
+                "--root",
+            ));
+        }
+        if let Some(v) = &self.log {
+            f.push(Flag::new("server.log", v.as_str(), "--log"));
+        }
+        if let Some(v) = self.max_line_bytes {
+            f.push(Flag::new(
+                "limits.max_line",
+                i64::try_from(v).unwrap_or(i64::MAX),
+                "--max-line-bytes",
+            ));
+        }
+        if let Some(v) = self.shutdown_grace_ms {
+            f.push(Flag::new(
+                "server.shutdown_grace",
+                format!("{v}ms"),
+                "--shutdown-grace-ms",
+            ));
+        }
+        if self.stateless {
+            f.push(Flag::new("http.stateless", true, "--stateless"));
+        }
+        if self.json_response {
+            f.push(Flag::new("http.json_response", true, "--json-response"));
+        }
+        f
+    }
+
+    /// The file (flag, then `OXMCP_CONFIG`), the environment and the flags, merged and
+    /// checked.
+    fn load(&self) -> Result<Loaded, ConfigError> {
+        let env = oxmcp_cli::config::process_env()?;
+        let file = self.config.clone().or_else(|| {
+            env.iter()
+                .find(|(k, v)| k == CONFIG_ENV && !v.is_empty())
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        Config::load(file.as_deref(), &env, &self.flags())
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,7 +138,26 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Call(args) => call(args),
+        Command::Config(ConfigCommand::Check(args)) => match args.load() {
+            Ok(loaded) => {
+                print!("{}", loaded.to_toml());
+                Ok(())
+            }
+            Err(e) => config_failed(&e),
+        },
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
     }
+}
+
+/// Reports a configuration that did not pass, one problem a line, and exits with 2.
+fn config_failed(e: &ConfigError) -> ! {
+    for p in e.problems() {
+        eprintln!("oxmcp: {p}");
+    }
+    std::process::exit(EXIT_CONFIG);
 }
 
 fn call(args: oxmcp_cli::call::CallArgs) -> anyhow::Result<()> {
@@ -64,29 +175,42 @@ fn call(args: oxmcp_cli::call::CallArgs) -> anyhow::Result<()> {
     std::process::exit(code);
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+fn serve(args: Overrides) -> anyhow::Result<()> {
+    let config = match args.load() {
+        Ok(loaded) => loaded.config,
+        Err(e) => config_failed(&e),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("--log")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.server.log).context("server.log")?,
+        )
         .init();
-    if !args.stdio {
-        anyhow::bail!(
-            "only the stdio transport is available in this build: run `oxmcp serve --stdio`"
-        );
-    }
-    if args.max_line_bytes < 1024 {
-        anyhow::bail!(
-            "--max-line-bytes must be at least 1024, got {}",
-            args.max_line_bytes
-        );
-    }
-    let mut options = ServerOptions::default();
-    options.max_line = args.max_line_bytes;
-    options.shutdown_grace = Duration::from_millis(args.shutdown_grace_ms);
-    let server = oxmcp_cli::demo::server(args.root, options).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (server_options, http_options) = config.runtime_options();
+    let grace = server_options.shutdown_grace;
+    let server = oxmcp_cli::demo::server(config.server.root.clone(), server_options)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(server.serve_stdio()).context("serving stdio")?;
+    match config.server.transport {
+        // Nothing but protocol goes to stdout here.
+        Transport::Stdio => rt.block_on(server.serve_stdio()).context("serving stdio")?,
+        Transport::Http => rt.block_on(async move {
+            let listen = config.server.listen;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
+            let local = listener.local_addr().context("the listening address")?;
+            let service = HttpService::new(server, http_options);
+            println!("oxmcp: serving MCP at http://{local}{}", config.server.path);
+            serve_http(listener, service, shutdown_signal(), grace)
+                .await
+                .context("serving HTTP")
+        })?,
+        _ => anyhow::bail!("this build of oxmcp does not serve that transport"),
+    }
+    // Handlers still running past the grace were aborted; do not wait on them.
+    rt.shutdown_timeout(Duration::from_millis(100));
     Ok(())
 }

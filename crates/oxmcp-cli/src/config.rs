@@ -1,0 +1,1408 @@
+//! The configuration of `oxmcp serve`: one struct, [`Config`].
+//!
+//! It is read from a TOML file, then from `OXMCP_<SECTION>_<KEY>` environment variables,
+//! then from command-line flags; each layer overrides the one before, and keys no layer
+//! sets keep their defaults (the library's own: [`ServerOptions::default`] and
+//! [`HttpOptions::default`]). [`Config::load`] merges the layers, checks every key and
+//! value, and reports each problem with the key, where its value came from and the fix.
+//! [`Config::runtime_options`] is the one place the configuration becomes the options of
+//! the server and its HTTP transport.
+//!
+//! Durations are humantime strings (`"500ms"`, `"10s"`, `"10m"`, `"1h 30m"`); sizes are
+//! integers of bytes. [`KEYS`] lists every key with its kind, flag and meaning; it drives
+//! the environment variables, the did-you-mean suggestions and `oxmcp config default`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oxmcp::server::ServerOptions;
+use oxmcp::transport::http::HttpOptions;
+use serde::{Deserialize, Serialize};
+
+/// The longest duration any key accepts: 365 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The prefix of every environment variable the configuration reads.
+pub const ENV_PREFIX: &str = "OXMCP_";
+
+/// The environment variable that names the configuration file (like `--config`).
+pub const CONFIG_ENV: &str = "OXMCP_CONFIG";
+
+/// The older name of `OXMCP_SERVER_LOG`, still read (`OXMCP_SERVER_LOG` wins when both
+/// are set).
+pub const LOG_ENV: &str = "OXMCP_LOG";
+
+/// The sections of the file, in order.
+pub const SECTIONS: [&str; 4] = ["server", "http", "limits", "tasks"];
+
+/// Which transport `oxmcp serve` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Transport {
+    /// Streamable HTTP on `server.listen` at `server.path`.
+    #[default]
+    Http,
+    /// One session on stdin/stdout; nothing but protocol is written to stdout.
+    Stdio,
+}
+
+/// The whole configuration of `oxmcp serve`: the file's sections.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct Config {
+    /// `[server]`: what to serve, where, and how to stop.
+    pub server: ServerConfig,
+    /// `[http]`: the Streamable HTTP transport.
+    pub http: HttpConfig,
+    /// `[limits]`: per-session bounds of every transport.
+    pub limits: LimitsConfig,
+    /// `[tasks]`: bounds of 2025-11-25 tasks.
+    pub tasks: TasksConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// `http` or `stdio`.
+    pub transport: Transport,
+    /// The address and port to listen on (HTTP).
+    #[serde(with = "addr")]
+    pub listen: SocketAddr,
+    /// The endpoint's path (HTTP).
+    pub path: String,
+    /// Serve the files under this directory as read-only resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<PathBuf>,
+    /// Log filter for stderr, in tracing's syntax.
+    pub log: String,
+    /// How long requests in flight may finish once shutdown begins.
+    #[serde(with = "duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            transport: Transport::Http,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            path: HttpOptions::default().path.unwrap_or_else(|| "/mcp".into()),
+            root: None,
+            log: "warn".into(),
+            shutdown_grace: ServerOptions::default().shutdown_grace,
+        }
+    }
+}
+
+/// `[http]`: the fields of [`HttpOptions`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Hosts the `Host` header may name (`"*"`: any). `None`: the loopback names when
+    /// `server.listen` is a loopback address, otherwise any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Origins allowed besides the request's own (`"*"`: any).
+    pub allowed_origins: Vec<String>,
+    /// The largest request body, in bytes.
+    pub max_body: usize,
+    /// Sessions at once.
+    pub max_sessions: usize,
+    /// Idle time after which a session ends.
+    #[serde(with = "duration")]
+    pub session_ttl: Duration,
+    /// No sessions: every POST is served on its own.
+    pub stateless: bool,
+    /// Answer every request with `application/json`.
+    pub json_response: bool,
+    /// Offer the GET stream.
+    pub get_stream: bool,
+    /// Events kept per stream for `Last-Event-ID` replay.
+    pub replay_events: usize,
+    /// Finished streams kept per session for resumption.
+    pub resumable_streams: usize,
+    /// Comment lines on idle SSE streams this often (`None`: never).
+    #[serde(with = "duration_or_off")]
+    pub keep_alive: Option<Duration>,
+    /// The `retry` announced to clients.
+    #[serde(with = "duration")]
+    pub sse_retry: Duration,
+    /// The `Retry-After` of a refusal.
+    #[serde(with = "duration")]
+    pub retry_after: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = HttpOptions::default();
+        HttpConfig {
+            allowed_hosts: None,
+            allowed_origins: d.allowed_origins,
+            max_body: d.max_body,
+            max_sessions: d.max_sessions,
+            session_ttl: d.session_ttl,
+            stateless: d.stateless,
+            json_response: d.json_response,
+            get_stream: d.get_stream,
+            replay_events: d.replay_events,
+            resumable_streams: d.resumable_streams,
+            keep_alive: d.keep_alive,
+            sse_retry: d.sse_retry,
+            retry_after: d.retry_after,
+        }
+    }
+}
+
+/// `[limits]`: [`ServerOptions`] and its `SessionLimits`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct LimitsConfig {
+    /// The longest line a line transport reads, in bytes.
+    pub max_line: usize,
+    /// Messages queued for a client before senders wait.
+    pub outbound_queue: usize,
+    /// Items per page of every list.
+    pub page_size: usize,
+    /// Requests handled at once per session.
+    pub max_in_flight: usize,
+    /// Server-to-client requests awaiting an answer per session.
+    pub max_pending_outgoing: usize,
+    /// How long a request may run (`None`: no limit).
+    #[serde(with = "duration_or_off")]
+    pub request_timeout: Option<Duration>,
+    /// How long the client may take to answer a server-to-client request.
+    #[serde(with = "duration")]
+    pub outgoing_timeout: Duration,
+    /// Messages in one JSON-RPC batch.
+    pub max_batch: usize,
+    /// Resource subscriptions per session.
+    pub max_subscriptions: usize,
+    /// The wait suggested with an overload error.
+    #[serde(with = "duration")]
+    pub retry_after: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let o = ServerOptions::default();
+        LimitsConfig {
+            max_line: o.max_line,
+            outbound_queue: o.outbound_queue,
+            page_size: o.page_size,
+            max_in_flight: o.limits.max_in_flight,
+            max_pending_outgoing: o.limits.max_pending_outgoing,
+            request_timeout: o.limits.request_timeout,
+            outgoing_timeout: o.limits.outgoing_timeout,
+            max_batch: o.limits.max_batch,
+            max_subscriptions: o.limits.max_subscriptions,
+            retry_after: o.limits.retry_after,
+        }
+    }
+}
+
+/// `[tasks]`: `oxmcp::server::TaskLimits`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TasksConfig {
+    /// Tasks one session holds at once.
+    pub max_tasks: usize,
+    /// A task's TTL when the client asks for none.
+    #[serde(with = "duration")]
+    pub default_ttl: Duration,
+    /// The longest TTL granted.
+    #[serde(with = "duration")]
+    pub max_ttl: Duration,
+    /// The `pollInterval` suggested to clients.
+    #[serde(with = "duration")]
+    pub poll_interval: Duration,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        let t = ServerOptions::default().tasks;
+        TasksConfig {
+            max_tasks: t.max_tasks,
+            default_ttl: t.default_ttl,
+            max_ttl: t.max_ttl,
+            poll_interval: t.poll_interval,
+        }
+    }
+}
+
+/// How a key's value is written in the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A string.
+    Text,
+    /// A whole number (sizes in bytes, counts).
+    Integer,
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off` in the environment).
+    Bool,
+    /// A humantime duration.
+    Duration,
+    /// A humantime duration, or `"off"`.
+    DurationOrOff,
+    /// A list of strings (comma-separated in the environment).
+    List,
+}
+
+/// One key of the configuration.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Key {
+    /// Its section (`"http"`).
+    pub section: &'static str,
+    /// Its name within the section (`"max_body"`).
+    pub name: &'static str,
+    /// How its value is written.
+    pub kind: Kind,
+    /// The `oxmcp serve` flag that sets it, if any.
+    pub flag: Option<&'static str>,
+    /// What it means (one sentence or two).
+    pub doc: &'static str,
+}
+
+impl Key {
+    /// `section.name`.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.name)
+    }
+
+    /// Its environment variable: `OXMCP_<SECTION>_<NAME>`.
+    pub fn env(&self) -> String {
+        format!(
+            "{ENV_PREFIX}{}_{}",
+            self.section.to_ascii_uppercase(),
+            self.name.to_ascii_uppercase()
+        )
+    }
+}
+
+const fn key(
+    section: &'static str,
+    name: &'static str,
+    kind: Kind,
+    flag: Option<&'static str>,
+    doc: &'static str,
+) -> Key {
+    Key {
+        section,
+        name,
+        kind,
+        flag,
+        doc,
+    }
+}
+
+/// Every key, section by section, in the order `oxmcp config` prints them.
+#[rustfmt::skip]
+pub const KEYS: &[Key] = &[
+    key("server", "transport", Kind::Text, Some("--stdio"),
+        "\"http\": Streamable HTTP on `listen` at `path`. \"stdio\": one session on stdin/stdout (nothing else is written to stdout)."),
+    key("server", "listen", Kind::Text, Some("--listen"),
+        "The IP address and port to listen on (HTTP). Port 0 picks a free port; the URL printed on start shows the real one."),
+    key("server", "path", Kind::Text, Some("--path"),
+        "The endpoint's path (HTTP); other paths get 404."),
+    key("server", "root", Kind::Text, Some("--root"),
+        "Serve the files under this directory as read-only resources. Not set: no file resources."),
+    key("server", "log", Kind::Text, Some("--log"),
+        "Log filter for stderr, in tracing's syntax (\"info\", \"oxmcp=debug\"). OXMCP_LOG is read too."),
+    key("server", "shutdown_grace", Kind::Duration, Some("--shutdown-grace-ms"),
+        "After SIGTERM or Ctrl-C (HTTP) or the end of stdin (stdio), how long requests in flight may finish before they are aborted."),
+    key("http", "allowed_hosts", Kind::List, None,
+        "Hosts the Host header may name (\"host\" for any port, \"host:port\", or \"*\" for any); others get 403. Not set: the loopback names when `listen` is a loopback address, otherwise any."),
+    key("http", "allowed_origins", Kind::List, None,
+        "Origins allowed besides the request's own (\"https://app.example\", or \"*\" for any); others get 403. Requests without Origin always pass."),
+    key("http", "max_body", Kind::Integer, None,
+        "The largest request body, in bytes (at least 1024); a larger one gets 413."),
+    key("http", "max_sessions", Kind::Integer, None,
+        "Sessions at once; one more `initialize` gets 503 with Retry-After."),
+    key("http", "session_ttl", Kind::Duration, None,
+        "A session with no request, stream or running handler for this long ends (at least 1s)."),
+    key("http", "stateless", Kind::Bool, Some("--stateless"),
+        "No sessions: every POST is served on its own, and a disconnect cancels its handler."),
+    key("http", "json_response", Kind::Bool, Some("--json-response"),
+        "Answer every request with application/json; progress and other related messages go to the GET stream."),
+    key("http", "get_stream", Kind::Bool, None,
+        "Offer the GET stream of server-to-client messages; when false, GET gets 405."),
+    key("http", "replay_events", Kind::Integer, None,
+        "Events kept per SSE stream for Last-Event-ID resumption (at least 1)."),
+    key("http", "resumable_streams", Kind::Integer, None,
+        "Finished streams kept per session for a client that has not read their end (0: none)."),
+    key("http", "keep_alive", Kind::DurationOrOff, None,
+        "A comment line on idle SSE streams this often (at least 1s; \"off\" or \"0s\": never)."),
+    key("http", "sse_retry", Kind::Duration, None,
+        "The reconnection delay (SSE `retry`) announced to clients on 2025-11-25 sessions."),
+    key("http", "retry_after", Kind::Duration, None,
+        "The Retry-After sent with 503 when the server is at max_sessions."),
+    key("limits", "max_line", Kind::Integer, Some("--max-line-bytes"),
+        "The longest message line of stdio, in bytes (at least 1024); a longer one is skipped and answered with -32600 naming the limit."),
+    key("limits", "outbound_queue", Kind::Integer, None,
+        "Messages queued for a client before senders wait (backpressure)."),
+    key("limits", "page_size", Kind::Integer, None,
+        "Items per page of every */list result."),
+    key("limits", "max_in_flight", Kind::Integer, None,
+        "Requests handled at once per session; one more gets -31429 with data.retryAfterMs."),
+    key("limits", "max_pending_outgoing", Kind::Integer, None,
+        "Server-to-client requests (sampling, elicitation, roots) awaiting an answer per session; one more fails the handler's call."),
+    key("limits", "request_timeout", Kind::DurationOrOff, None,
+        "How long a request may run before it is aborted (\"off\" or \"0s\": no limit); a tool then answers isError: true naming the limit."),
+    key("limits", "outgoing_timeout", Kind::Duration, None,
+        "How long the client may take to answer a server-to-client request."),
+    key("limits", "max_batch", Kind::Integer, None,
+        "Messages in one JSON-RPC batch (2025-03-26 sessions); a larger batch gets one -32600."),
+    key("limits", "max_subscriptions", Kind::Integer, None,
+        "Resource subscriptions per session; one more gets -31429."),
+    key("limits", "retry_after", Kind::Duration, None,
+        "The wait suggested (data.retryAfterMs) with an overload error."),
+    key("tasks", "max_tasks", Kind::Integer, None,
+        "Tasks one session holds at once, finished ones included until they expire; one more gets -31429."),
+    key("tasks", "default_ttl", Kind::Duration, None,
+        "A task's TTL when the client asks for none (at most max_ttl)."),
+    key("tasks", "max_ttl", Kind::Duration, None,
+        "The longest TTL granted; a longer request is cut to it."),
+    key("tasks", "poll_interval", Kind::Duration, None,
+        "The pollInterval suggested to clients."),
+];
+
+/// The key at `section.name`.
+pub fn find_key(section: &str, name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.section == section && k.name == name)
+}
+
+/// Where a key's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The configuration file at this path.
+    File(PathBuf),
+    /// This environment variable.
+    Env(String),
+    /// This command-line flag.
+    Flag(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "set in {}", p.display()),
+            Origin::Env(v) => write!(f, "set by {v}"),
+            Origin::Flag(v) => write!(f, "set by {v}"),
+        }
+    }
+}
+
+/// A value set by a command-line flag.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Flag {
+    /// The key it sets (`"http.stateless"`).
+    pub key: &'static str,
+    /// The value, as it would be written in the file.
+    pub value: toml::Value,
+    /// The flag, for messages (`"--stateless"`).
+    pub name: &'static str,
+}
+
+impl Flag {
+    /// `name` sets `key` to `value`.
+    pub fn new(key: &'static str, value: impl Into<toml::Value>, name: &'static str) -> Self {
+        Flag {
+            key,
+            value: value.into(),
+            name,
+        }
+    }
+}
+
+/// Why a configuration was refused: one problem per line, each naming the key, where its
+/// value came from, and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn new(problems: Vec<String>) -> Self {
+        ConfigError { problems }
+    }
+
+    /// The problems, one sentence each.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A configuration with the origin of every value that did not come from the defaults.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The effective configuration.
+    pub config: Config,
+    /// `section.key` -> where its value came from (keys at their defaults are absent).
+    pub origins: BTreeMap<String, Origin>,
+}
+
+impl Loaded {
+    /// The effective configuration as TOML, every key with its value; values that did
+    /// not come from the defaults say where they came from in a comment.
+    pub fn to_toml(&self) -> String {
+        render(&self.config, &self.origins)
+    }
+}
+
+/// The `OXMCP_*` variables of this process's environment, for [`Config::load`]. A
+/// variable whose name or value is not UTF-8 is an error naming it.
+pub fn process_env() -> Result<Vec<(String, String)>, ConfigError> {
+    let mut vars = Vec::new();
+    let mut problems = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(ENV_PREFIX) {
+            continue;
+        }
+        match value.into_string() {
+            Ok(v) => vars.push((name.to_owned(), v)),
+            Err(_) => problems.push(format!("{name}: the value is not UTF-8")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(vars)
+    } else {
+        Err(ConfigError::new(problems))
+    }
+}
+
+impl Config {
+    /// Reads `file` (if any), then the `OXMCP_*` variables among `env`, then `flags`;
+    /// later layers override earlier ones. Every key and value is checked, and every
+    /// problem found is reported (unknown keys with a suggestion, bad values with the
+    /// fix).
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        flags: &[Flag],
+    ) -> Result<Loaded, ConfigError> {
+        let text = match file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(vec![format!(
+                    "cannot read the configuration file {}: {e}",
+                    path.display()
+                )])
+            })?),
+            None => None,
+        };
+        let file = file.zip(text.as_deref());
+        load_layers(file, env, flags)
+    }
+
+    /// Parses a whole configuration file (no environment, no flags) and validates it;
+    /// `name` is the file's name in messages.
+    pub fn from_toml_str(text: &str, name: &str) -> Result<Config, ConfigError> {
+        load_layers(Some((Path::new(name), text)), &[], &[]).map(|l| l.config)
+    }
+
+    /// Checks every value; the error lists every problem, each naming its key and the fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::new(
+                problems
+                    .into_iter()
+                    .map(|(k, m)| format!("{k}: {m}"))
+                    .collect(),
+            ))
+        }
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p: Vec<(&'static str, String)> = Vec::new();
+        let s = &self.server;
+        if !s.path.starts_with('/') {
+            p.push((
+                "server.path",
+                format!("must start with \"/\", got {:?}", s.path),
+            ));
+        } else if s
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
+        {
+            p.push((
+                "server.path",
+                format!(
+                    "{:?} is not a URL path: write it without spaces, `?` or `#`, e.g. \"/mcp\"",
+                    s.path
+                ),
+            ));
+        }
+        if let Some(root) = &s.root
+            && !root.is_dir()
+        {
+            p.push((
+                "server.root",
+                format!(
+                    "{:?} is not a directory: give an existing directory, or leave root unset",
+                    root.display().to_string()
+                ),
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log) {
+            p.push((
+                "server.log",
+                format!(
+                    "{:?} is not a log filter ({e}): write e.g. \"warn\", \"info\" or \"oxmcp=debug\"",
+                    s.log
+                ),
+            ));
+        }
+        let h = &self.http;
+        if let Some(hosts) = &h.allowed_hosts {
+            for host in hosts {
+                if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/') {
+                    p.push((
+                        "http.allowed_hosts",
+                        format!(
+                            "{host:?} is not a host: write \"host\" or \"host:port\", e.g. \"mcp.example.com\", or \"*\" for any"
+                        ),
+                    ));
+                }
+            }
+        }
+        for origin in &h.allowed_origins {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.contains(char::is_whitespace)
+                    && origin.splitn(4, '/').nth(3).is_none_or(str::is_empty));
+            if !ok {
+                p.push((
+                    "http.allowed_origins",
+                    format!(
+                        "{origin:?} is not an origin: write scheme://host[:port], e.g. \"https://app.example.com\", or \"*\" for any"
+                    ),
+                ));
+            }
+        }
+        at_least(&mut p, "http.max_body", h.max_body, 1024, " bytes");
+        at_least(&mut p, "http.max_sessions", h.max_sessions, 1, "");
+        at_least(&mut p, "http.replay_events", h.replay_events, 1, "");
+        if h.session_ttl < Duration::from_secs(1) {
+            p.push((
+                "http.session_ttl",
+                format!("must be at least 1s, got {}", fmt_duration(h.session_ttl)),
+            ));
+        }
+        if let Some(k) = h.keep_alive
+            && k < Duration::from_secs(1)
+        {
+            p.push((
+                "http.keep_alive",
+                format!(
+                    "must be at least 1s, or \"off\" for none, got {}",
+                    fmt_duration(k)
+                ),
+            ));
+        }
+        let l = &self.limits;
+        at_least(&mut p, "limits.max_line", l.max_line, 1024, " bytes");
+        at_least(&mut p, "limits.outbound_queue", l.outbound_queue, 1, "");
+        at_least(&mut p, "limits.page_size", l.page_size, 1, "");
+        at_least(&mut p, "limits.max_in_flight", l.max_in_flight, 1, "");
+        at_least(
+            &mut p,
+            "limits.max_pending_outgoing",
+            l.max_pending_outgoing,
+            1,
+            "",
+        );
+        at_least(&mut p, "limits.max_batch", l.max_batch, 1, "");
+        at_least(
+            &mut p,
+            "limits.max_subscriptions",
+            l.max_subscriptions,
+            1,
+            "",
+        );
+        if l.outgoing_timeout.is_zero() {
+            p.push((
+                "limits.outgoing_timeout",
+                "must be more than 0s, e.g. \"60s\"".into(),
+            ));
+        }
+        let t = &self.tasks;
+        at_least(&mut p, "tasks.max_tasks", t.max_tasks, 1, "");
+        if t.default_ttl.is_zero() {
+            p.push((
+                "tasks.default_ttl",
+                "must be more than 0s, e.g. \"1h\"".into(),
+            ));
+        } else if t.default_ttl > t.max_ttl {
+            p.push((
+                "tasks.default_ttl",
+                format!(
+                    "must not exceed tasks.max_ttl ({}), got {}: lower it or raise max_ttl",
+                    fmt_duration(t.max_ttl),
+                    fmt_duration(t.default_ttl)
+                ),
+            ));
+        }
+        if t.poll_interval.is_zero() {
+            p.push((
+                "tasks.poll_interval",
+                "must be more than 0s, e.g. \"500ms\"".into(),
+            ));
+        }
+        p
+    }
+
+    /// The hosts `Host` may name, as served: `None` for any.
+    pub fn effective_allowed_hosts(&self) -> Option<Vec<String>> {
+        match &self.http.allowed_hosts {
+            Some(hosts) if hosts.iter().any(|h| h == "*") => None,
+            Some(hosts) => Some(hosts.clone()),
+            None if self.server.listen.ip().is_loopback() => {
+                HttpOptions::default().loopback().allowed_hosts
+            }
+            None => None,
+        }
+    }
+
+    /// The options of the server and of its HTTP transport: the one place the
+    /// configuration reaches the library.
+    pub fn runtime_options(&self) -> (ServerOptions, HttpOptions) {
+        let l = &self.limits;
+        let t = &self.tasks;
+        let mut server = ServerOptions::default();
+        server.max_line = l.max_line;
+        server.outbound_queue = l.outbound_queue;
+        server.page_size = l.page_size;
+        server.shutdown_grace = self.server.shutdown_grace;
+        server.limits.max_in_flight = l.max_in_flight;
+        server.limits.max_pending_outgoing = l.max_pending_outgoing;
+        server.limits.request_timeout = l.request_timeout;
+        server.limits.outgoing_timeout = l.outgoing_timeout;
+        server.limits.max_batch = l.max_batch;
+        server.limits.max_subscriptions = l.max_subscriptions;
+        server.limits.retry_after = l.retry_after;
+        server.tasks.max_tasks = t.max_tasks;
+        server.tasks.default_ttl = t.default_ttl;
+        server.tasks.max_ttl = t.max_ttl;
+        server.tasks.poll_interval = t.poll_interval;
+
+        let h = &self.http;
+        let mut http = HttpOptions::default();
+        http.path = Some(self.server.path.clone());
+        http.allowed_hosts = self.effective_allowed_hosts();
+        http.allowed_origins = h.allowed_origins.clone();
+        http.max_body = h.max_body;
+        http.max_sessions = h.max_sessions;
+        http.session_ttl = h.session_ttl;
+        http.stateless = h.stateless;
+        http.json_response = h.json_response;
+        http.get_stream = h.get_stream;
+        http.replay_events = h.replay_events;
+        http.resumable_streams = h.resumable_streams;
+        http.keep_alive = h.keep_alive;
+        http.sse_retry = h.sse_retry;
+        http.retry_after = h.retry_after;
+        (server, http)
+    }
+
+    /// The configuration as TOML, every key with its value.
+    pub fn to_toml(&self) -> String {
+        render(self, &BTreeMap::new())
+    }
+
+    /// The default configuration as a commented TOML file (what `oxmcp config default`
+    /// prints): every key with its meaning, environment variable, flag and default.
+    pub fn default_toml() -> String {
+        let config = Config::default();
+        let values = section_values(&config);
+        let mut out = String::from(
+            "# oxmcp configuration: every key at its default.\n\
+             # Use it with `oxmcp serve --config FILE` (or OXMCP_CONFIG=FILE); check it with\n\
+             # `oxmcp config check --config FILE`. Environment variables override the file, and\n\
+             # flags override both. Durations: \"500ms\", \"10s\", \"10m\", \"1h 30m\". Sizes: bytes.\n\
+             # Every key is described in docs/CONFIGURATION.md.\n",
+        );
+        for section in SECTIONS {
+            out.push_str(&format!("\n[{section}]\n"));
+            for k in KEYS.iter().filter(|k| k.section == section) {
+                out.push('\n');
+                for line in wrap(k.doc, 86) {
+                    out.push_str(&format!("# {line}\n"));
+                }
+                match k.flag {
+                    Some(flag) => out.push_str(&format!("# env {}; flag {flag}\n", k.env())),
+                    None => out.push_str(&format!("# env {}\n", k.env())),
+                }
+                match values.get(section).and_then(|t| t.get(k.name)) {
+                    Some(v) => out.push_str(&format!("{} = {v}\n", k.name)),
+                    None if k.name == "root" => out.push_str("# root = \"/srv/mcp-files\"\n"),
+                    None if k.name == "allowed_hosts" => {
+                        out.push_str("# allowed_hosts = [\"mcp.example.com\"]\n")
+                    }
+                    None => out.push_str(&format!("# {} is not set\n", k.name)),
+                }
+            }
+        }
+        out
+    }
+}
+
+fn load_layers(
+    file: Option<(&Path, &str)>,
+    env: &[(String, String)],
+    flags: &[Flag],
+) -> Result<Loaded, ConfigError> {
+    let mut merged = toml::Table::new();
+    let mut origins = BTreeMap::new();
+    let mut problems = Vec::new();
+    if let Some((path, text)) = file {
+        file_layer(path, text, &mut merged, &mut origins, &mut problems);
+    }
+    env_layer(env, &mut merged, &mut origins, &mut problems);
+    for flag in flags {
+        match flag.key.split_once('.') {
+            Some((section, name)) if find_key(section, name).is_some() => set(
+                &mut merged,
+                &mut origins,
+                section,
+                name,
+                flag.value.clone(),
+                Origin::Flag(flag.name.into()),
+            ),
+            _ => problems.push(format!(
+                "{}: sets `{}`, which is not a configuration key",
+                flag.name, flag.key
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError::new(problems));
+    }
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            let path = e.path().to_string();
+            ConfigError::new(vec![with_origin(&path, e.inner().message(), &origins)])
+        })?;
+    let problems: Vec<String> = config
+        .problems()
+        .into_iter()
+        .map(|(key, msg)| with_origin(key, &msg, &origins))
+        .collect();
+    if !problems.is_empty() {
+        return Err(ConfigError::new(problems));
+    }
+    Ok(Loaded { config, origins })
+}
+
+fn at_least(
+    p: &mut Vec<(&'static str, String)>,
+    key: &'static str,
+    value: usize,
+    min: usize,
+    unit: &str,
+) {
+    if value < min {
+        p.push((key, format!("must be at least {min}{unit}, got {value}")));
+    }
+}
+
+fn with_origin(key: &str, msg: &str, origins: &BTreeMap<String, Origin>) -> String {
+    let key = if key.is_empty() || key == "." {
+        "configuration"
+    } else {
+        key
+    };
+    match origins.get(key) {
+        Some(o) => format!("{key}: {msg} ({o})"),
+        None => format!("{key}: {msg}"),
+    }
+}
+
+fn set(
+    merged: &mut toml::Table,
+    origins: &mut BTreeMap<String, Origin>,
+    section: &str,
+    name: &str,
+    value: toml::Value,
+    origin: Origin,
+) {
+    let entry = merged
+        .entry(section.to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let toml::Value::Table(t) = entry {
+        t.insert(name.to_owned(), value);
+    }
+    origins.insert(format!("{section}.{name}"), origin);
+}
+
+fn file_layer(
+    path: &Path,
+    text: &str,
+    merged: &mut toml::Table,
+    origins: &mut BTreeMap<String, Origin>,
+    problems: &mut Vec<String>,
+) {
+    let file = path.display();
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("{file} is not valid TOML: {e}"));
+            return;
+        }
+    };
+    for (section, value) in table {
+        if !SECTIONS.contains(&section.as_str()) {
+            // A key written above every section header, or a misspelt section.
+            let as_key: Vec<&Key> = KEYS.iter().filter(|k| k.name == section).collect();
+            if let [k] = as_key.as_slice() {
+                problems.push(format!(
+                    "unknown key `{section}` in {file}; did you mean `{}`? Put it under [{}]",
+                    k.path(),
+                    k.section
+                ));
+            } else if let Some(s) = suggest(&section, SECTIONS.iter().copied()) {
+                problems.push(format!(
+                    "unknown section `[{section}]` in {file}; did you mean `[{s}]`?"
+                ));
+            } else {
+                problems.push(format!(
+                    "unknown section `[{section}]` in {file}; the sections are {}",
+                    SECTIONS.map(|s| format!("[{s}]")).join(", ")
+                ));
+            }
+            continue;
+        }
+        let toml::Value::Table(keys) = value else {
+            problems.push(format!(
+                "`{section}` in {file} must be a section: write [{section}] on a line of its own, then its keys"
+            ));
+            continue;
+        };
+        for (name, value) in keys {
+            if find_key(&section, &name).is_some() {
+                set(
+                    merged,
+                    origins,
+                    &section,
+                    &name,
+                    value,
+                    Origin::File(path.to_owned()),
+                );
+                continue;
+            }
+            let same = KEYS.iter().filter(|k| k.section == section).map(|k| k.name);
+            if let Some(s) = suggest(&name, same) {
+                problems.push(format!(
+                    "unknown key `{section}.{name}` in {file}; did you mean `{s}`?"
+                ));
+            } else if let Some(k) = KEYS.iter().find(|k| k.name == name) {
+                problems.push(format!(
+                    "unknown key `{section}.{name}` in {file}; did you mean `{}`? Put it under [{}]",
+                    k.path(),
+                    k.section
+                ));
+            } else {
+                let names: Vec<&str> = KEYS
+                    .iter()
+                    .filter(|k| k.section == section)
+                    .map(|k| k.name)
+                    .collect();
+                problems.push(format!(
+                    "unknown key `{section}.{name}` in {file}; the keys of [{section}] are {}",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+}
+
+fn env_layer(
+    env: &[(String, String)],
+    merged: &mut toml::Table,
+    origins: &mut BTreeMap<String, Origin>,
+    problems: &mut Vec<String>,
+) {
+    let server_log_set = env.iter().any(|(n, _)| n == "OXMCP_SERVER_LOG");
+    for (name, value) in env {
+        if name == LOG_ENV {
+            if !server_log_set {
+                set(
+                    merged,
+                    origins,
+                    "server",
+                    "log",
+                    toml::Value::String(value.clone()),
+                    Origin::Env(name.clone()),
+                );
+            }
+            continue;
+        }
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some(section) = SECTIONS
+            .iter()
+            .find(|s| rest.starts_with(&format!("{}_", s.to_ascii_uppercase())))
+        else {
+            continue;
+        };
+        let Some(k) = KEYS.iter().find(|k| k.env() == *name) else {
+            let names: Vec<String> = KEYS
+                .iter()
+                .filter(|k| k.section == *section)
+                .map(|k| k.env())
+                .collect();
+            match suggest(name, names.iter().map(String::as_str)) {
+                Some(s) => problems.push(format!(
+                    "unknown environment variable {name}; did you mean {s}?"
+                )),
+                None => problems.push(format!(
+                    "unknown environment variable {name}; the variables of [{section}] are {}",
+                    names.join(", ")
+                )),
+            }
+            continue;
+        };
+        match env_value(k.kind, value) {
+            Ok(v) => set(
+                merged,
+                origins,
+                k.section,
+                k.name,
+                v,
+                Origin::Env(name.clone()),
+            ),
+            Err(msg) => problems.push(format!("{}: {msg} (set by {name})", k.path())),
+        }
+    }
+}
+
+fn env_value(kind: Kind, raw: &str) -> Result<toml::Value, String> {
+    let v = raw.trim();
+    match kind {
+        Kind::Integer => v
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("{raw:?} is not a whole number")),
+        Kind::Bool => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("{raw:?} is not true or false")),
+        },
+        Kind::List => Ok(toml::Value::Array(
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        )),
+        Kind::Text | Kind::Duration | Kind::DurationOrOff => Ok(toml::Value::String(v.to_owned())),
+    }
+}
+
+/// The closest candidate to `word`, if close enough to be a likely typo.
+fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase();
+    let limit = (w.chars().count() / 3).clamp(1, 3);
+    candidates
+        .map(|c| (distance(&w, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// A duration in the largest whole unit that writes it exactly (`"24h"`, `"5m"`,
+/// `"1500ms"`); humantime's mixed form otherwise.
+fn fmt_duration(d: Duration) -> String {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    if nanos == 0 {
+        match secs {
+            0 => "0s".into(),
+            s if s % 3600 == 0 => format!("{}h", s / 3600),
+            s if s % 60 == 0 => format!("{}m", s / 60),
+            s => format!("{s}s"),
+        }
+    } else if nanos % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        humantime::format_duration(d).to_string()
+    }
+}
+
+/// The configuration as one table per section.
+fn section_values(config: &Config) -> BTreeMap<String, toml::Table> {
+    let mut out = BTreeMap::new();
+    if let Ok(toml::Value::Table(top)) = toml::Value::try_from(config) {
+        for (section, v) in top {
+            if let toml::Value::Table(t) = v {
+                out.insert(section, t);
+            }
+        }
+    }
+    out
+}
+
+fn render(config: &Config, origins: &BTreeMap<String, Origin>) -> String {
+    let values = section_values(config);
+    let mut out = String::from(
+        "# The effective configuration of `oxmcp serve` (defaults < file < OXMCP_* < flags).\n",
+    );
+    for section in SECTIONS {
+        out.push_str(&format!("\n[{section}]\n"));
+        for k in KEYS.iter().filter(|k| k.section == section) {
+            let origin = origins
+                .get(&k.path())
+                .map(|o| format!("  # {o}"))
+                .unwrap_or_default();
+            let value = values.get(section).and_then(|t| t.get(k.name));
+            match (k.name, value) {
+                (_, Some(v)) if k.name != "allowed_hosts" => {
+                    out.push_str(&format!("{} = {v}{origin}\n", k.name));
+                }
+                ("allowed_hosts", _) => {
+                    let hosts = config
+                        .effective_allowed_hosts()
+                        .unwrap_or_else(|| vec!["*".into()]);
+                    let v =
+                        toml::Value::Array(hosts.into_iter().map(toml::Value::String).collect());
+                    let note = if !origin.is_empty() {
+                        origin
+                    } else if config.server.listen.ip().is_loopback() {
+                        "  # default: the loopback names (listen is a loopback address)".into()
+                    } else {
+                        "  # default: any host (listen is not a loopback address)".into()
+                    };
+                    out.push_str(&format!("allowed_hosts = {v}{note}\n"));
+                }
+                (name, _) => out.push_str(&format!("# {name} is not set\n")),
+            }
+        }
+    }
+    out
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Durations as humantime strings.
+mod duration {
+    use std::fmt;
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::fmt_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        d.deserialize_str(Visitor)
+    }
+
+    pub(super) fn parse(s: &str) -> Result<Duration, String> {
+        let d = humantime::parse_duration(s.trim()).map_err(|_| {
+            format!("{s:?} is not a duration: write e.g. \"500ms\", \"10s\", \"10m\" or \"1h 30m\"")
+        })?;
+        if d > super::MAX_DURATION {
+            return Err(format!("{s:?} is too long: the longest allowed is 365d"));
+        }
+        Ok(d)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as \"10s\" or \"10m\"")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+            parse(v).map_err(E::custom)
+        }
+    }
+}
+
+/// Durations as humantime strings, or `"off"` (also `"0s"`) for none.
+mod duration_or_off {
+    use std::fmt;
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration::serialize(d, s),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        d.deserialize_str(Visitor)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Option<Duration>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as \"10s\" or \"10m\", or \"off\"")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Duration>, E> {
+            if v.trim().eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            let d = super::duration::parse(v).map_err(|e| E::custom(format!("{e}, or \"off\"")))?;
+            Ok((!d.is_zero()).then_some(d))
+        }
+    }
+}
+
+/// Socket addresses as `ADDR:PORT` strings.
+mod addr {
+    use std::fmt;
+    use std::net::SocketAddr;
+
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(a)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+        d.deserialize_str(Visitor)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = SocketAddr;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("ADDR:PORT, e.g. \"127.0.0.1:8080\"")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<SocketAddr, E> {
+            v.trim().parse().map_err(|_| {
+                E::custom(format!(
+                    "{v:?} is not ADDR:PORT: write an IP address and a port, e.g. \"127.0.0.1:8080\", \"0.0.0.0:8080\" or \"[::1]:8080\""
+                ))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn load(file: &str, env: &[(&str, &str)], flags: &[Flag]) -> Result<Loaded, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        load_layers(Some((Path::new("oxmcp.toml"), file)), &env, flags)
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let (s, h) = Config::default().runtime_options();
+        let (ds, dh) = (ServerOptions::default(), HttpOptions::default());
+        assert_eq!(s.max_line, ds.max_line);
+        assert_eq!(s.limits.request_timeout, ds.limits.request_timeout);
+        assert_eq!(s.tasks.max_ttl, ds.tasks.max_ttl);
+        assert_eq!(h.max_body, dh.max_body);
+        assert_eq!(h.keep_alive, dh.keep_alive);
+        assert_eq!(h.path, dh.path);
+        // 127.0.0.1 is loopback: the Host allow list is the loopback names.
+        assert_eq!(h.allowed_hosts, dh.loopback().allowed_hosts);
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn every_key_is_a_field_and_every_field_a_key() {
+        let mut c = Config::default();
+        c.server.root = Some("/".into());
+        c.http.allowed_hosts = Some(vec![]);
+        let values = section_values(&c);
+        let fields: usize = values.values().map(|t| t.len()).sum();
+        assert_eq!(fields, KEYS.len());
+        for k in KEYS {
+            assert!(values[k.section].contains_key(k.name), "{}", k.path());
+        }
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let l = load(
+            "[http]\nmax_sessions = 5\nmax_body = 2048\n[server]\nlog = \"info\"\n",
+            &[("OXMCP_HTTP_MAX_SESSIONS", "6"), ("OXMCP_LOG", "debug")],
+            &[Flag::new("http.max_body", 4096, "--x")],
+        )
+        .unwrap();
+        assert_eq!(l.config.http.max_sessions, 6);
+        assert_eq!(l.config.http.max_body, 4096);
+        assert_eq!(l.config.server.log, "debug");
+        assert_eq!(l.origins["http.max_body"], Origin::Flag("--x".into()));
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        let e = load("[http]\nmax_sesions = 5\n", &[], &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown key `http.max_sesions` in oxmcp.toml; did you mean `max_sessions`?"
+        );
+        let e = load("listen = \"0.0.0.0:1\"\n", &[], &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean `server.listen`?"),
+            "{e}"
+        );
+        let e = load("[htp]\n", &[], &[]).unwrap_err();
+        assert!(e.to_string().contains("did you mean `[http]`?"), "{e}");
+        let e = load("[http]\nmax_body = 10\n", &[], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("http.max_body: must be at least 1024 bytes, got 10 (set in "),
+            "{e}"
+        );
+        let e = load("[server]\nlisten = \"abc\"\n", &[], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("server.listen: \"abc\" is not ADDR:PORT"),
+            "{e}"
+        );
+        let e = load("", &[("OXMCP_HTTP_SESSION_TTL", "ten minutes")], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("http.session_ttl: \"ten minutes\" is not a duration")
+                && e.to_string().ends_with("(set by OXMCP_HTTP_SESSION_TTL)"),
+            "{e}"
+        );
+        let e = load("", &[("OXMCP_HTTP_MAX_SESIONS", "1")], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("did you mean OXMCP_HTTP_MAX_SESSIONS?"),
+            "{e}"
+        );
+        let e = load("[tasks]\ndefault_ttl = \"2d\"\n", &[], &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("tasks.default_ttl: must not exceed"),
+            "{e}"
+        );
+        let e = load("[limits]\nmax_batch = -1\n", &[], &[]).unwrap_err();
+        assert!(e.to_string().starts_with("limits.max_batch: "), "{e}");
+    }
+
+    #[test]
+    fn off_and_zero_disable() {
+        let l = load(
+            "[http]\nkeep_alive = \"off\"\n[limits]\nrequest_timeout = \"0s\"\n",
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(l.config.http.keep_alive, None);
+        assert_eq!(l.config.limits.request_timeout, None);
+        assert!(l.to_toml().contains("request_timeout = \"off\""));
+    }
+
+    #[test]
+    fn allowed_hosts_follow_listen() {
+        let mut c = Config::default();
+        c.server.listen = "0.0.0.0:80".parse().unwrap();
+        assert_eq!(c.effective_allowed_hosts(), None);
+        c.http.allowed_hosts = Some(vec!["mcp.example.com".into()]);
+        assert_eq!(
+            c.effective_allowed_hosts(),
+            Some(vec!["mcp.example.com".into()])
+        );
+        c.http.allowed_hosts = Some(vec!["*".into()]);
+        assert_eq!(c.effective_allowed_hosts(), None);
+    }
+
+    #[test]
+    fn rendered_configs_parse_back_to_the_same_config() {
+        let d = Config::from_toml_str(&Config::default_toml(), "default.toml").unwrap();
+        assert_eq!(d, Config::default());
+        let again = Config::from_toml_str(&Config::default().to_toml(), "x.toml").unwrap();
+        assert_eq!(
+            again.runtime_options().1.allowed_hosts,
+            d.runtime_options().1.allowed_hosts
+        );
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            suggest("max_sesions", ["max_sessions", "max_body"].into_iter()),
+            Some("max_sessions")
+        );
+        assert_eq!(suggest("zzz", ["max_sessions"].into_iter()), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

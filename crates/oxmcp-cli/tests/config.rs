@@ -1,0 +1,376 @@
+//! `oxmcp config check` and `oxmcp config default` as a user runs them: the layers override
+//! in order (file < `OXMCP_*` < flags), problems name the key and the fix and exit with 2,
+//! the example file in deploy/ passes, and the default file round-trips. The environment is
+//! given to each spawned process; the test process's own is never changed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use oxmcp_cli::config::{Config, KEYS, SECTIONS};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("config-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `oxmcp ARGS` with exactly `env` as its `OXMCP_*` variables (any inherited from
+/// the test's environment are removed).
+fn oxmcp(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxmcp"));
+    cmd.args(args).current_dir(root());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("OXMCP_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// `oxmcp config check ARGS` must pass; its output, parsed.
+fn check_ok(args: &[&str], env: &[(&str, &str)]) -> toml::Table {
+    let mut all = vec!["config", "check"];
+    all.extend_from_slice(args);
+    let out = oxmcp(&all, env);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{all:?} {env:?}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .parse()
+        .unwrap_or_else(|e| panic!("not TOML ({e}):\n{stdout}"))
+}
+
+/// `oxmcp config check ARGS` must fail with status 2, print nothing on stdout, and
+/// explain on stderr; the explanation.
+fn check_fails(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut all = vec!["config", "check"];
+    all.extend_from_slice(args);
+    let out = oxmcp(&all, env);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{all:?} {env:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{all:?}: stdout is not empty");
+    stderr
+}
+
+fn get<'a>(t: &'a toml::Table, path: &str) -> &'a toml::Value {
+    let (section, key) = path.split_once('.').unwrap();
+    t.get(section)
+        .and_then(|s| s.get(key))
+        .unwrap_or_else(|| panic!("{path} missing"))
+}
+
+#[test]
+fn layers_override_in_order_file_env_flag() {
+    let dir = scratch("layers");
+    let file = dir.join("oxmcp.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:7001\"\nlog = \"info\"\n\n\
+         [http]\nmax_sessions = 5\nmax_body = 2048\nstateless = false\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    // The file alone.
+    let t = check_ok(&["--config", file], &[]);
+    assert_eq!(get(&t, "server.listen").as_str(), Some("127.0.0.1:7001"));
+    assert_eq!(get(&t, "http.max_sessions").as_integer(), Some(5));
+    assert_eq!(get(&t, "http.max_body").as_integer(), Some(2048));
+    assert_eq!(get(&t, "server.log").as_str(), Some("info"));
+    // Untouched keys keep their defaults.
+    assert_eq!(get(&t, "http.session_ttl").as_str(), Some("10m"));
+
+    // The environment overrides the file; flags override both.
+    let env = [
+        ("OXMCP_SERVER_LISTEN", "127.0.0.1:7002"),
+        ("OXMCP_HTTP_MAX_SESSIONS", "6"),
+        ("OXMCP_HTTP_STATELESS", "true"),
+        ("OXMCP_LOG", "debug"),
+    ];
+    let t = check_ok(&["--config", file], &env);
+    assert_eq!(get(&t, "server.listen").as_str(), Some("127.0.0.1:7002"));
+    assert_eq!(get(&t, "http.max_sessions").as_integer(), Some(6));
+    assert_eq!(get(&t, "http.stateless").as_bool(), Some(true));
+    assert_eq!(get(&t, "server.log").as_str(), Some("debug"));
+    assert_eq!(get(&t, "http.max_body").as_integer(), Some(2048));
+
+    let t = check_ok(
+        &[
+            "--config",
+            file,
+            "--listen",
+            "127.0.0.1:7003",
+            "--log",
+            "warn",
+        ],
+        &env,
+    );
+    assert_eq!(get(&t, "server.listen").as_str(), Some("127.0.0.1:7003"));
+    assert_eq!(get(&t, "server.log").as_str(), Some("warn"));
+    assert_eq!(get(&t, "http.max_sessions").as_integer(), Some(6));
+
+    // OXMCP_CONFIG names the file when --config does not; OXMCP_SERVER_LOG beats OXMCP_LOG.
+    let t = check_ok(
+        &[],
+        &[
+            ("OXMCP_CONFIG", file),
+            ("OXMCP_LOG", "debug"),
+            ("OXMCP_SERVER_LOG", "error"),
+        ],
+    );
+    assert_eq!(get(&t, "server.listen").as_str(), Some("127.0.0.1:7001"));
+    assert_eq!(get(&t, "server.log").as_str(), Some("error"));
+
+    // Lists from the environment are comma-separated; "off" disables a timeout.
+    let t = check_ok(
+        &["--stdio"],
+        &[
+            (
+                "OXMCP_HTTP_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
+            ("OXMCP_LIMITS_REQUEST_TIMEOUT", "off"),
+        ],
+    );
+    assert_eq!(get(&t, "server.transport").as_str(), Some("stdio"));
+    assert_eq!(
+        get(&t, "http.allowed_origins"),
+        &toml::Value::Array(vec!["https://a.example".into(), "https://b.example".into()])
+    );
+    assert_eq!(get(&t, "limits.request_timeout").as_str(), Some("off"));
+}
+
+#[test]
+fn allowed_hosts_default_follows_listen() {
+    let t = check_ok(&[], &[]);
+    assert_eq!(
+        get(&t, "http.allowed_hosts"),
+        &toml::Value::Array(vec!["localhost".into(), "127.0.0.1".into(), "::1".into()])
+    );
+    let t = check_ok(&["--listen", "0.0.0.0:8080"], &[]);
+    assert_eq!(
+        get(&t, "http.allowed_hosts"),
+        &toml::Value::Array(vec!["*".into()])
+    );
+}
+
+#[test]
+fn unknown_keys_are_named_with_a_suggestion() {
+    let dir = scratch("unknown");
+    let file = dir.join("oxmcp.toml");
+    std::fs::write(&file, "[http]\nmax_sesions = 20000\n").unwrap();
+    let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+    assert!(
+        err.contains(&format!(
+            "unknown key `http.max_sesions` in {}; did you mean `max_sessions`?",
+            file.display()
+        )),
+        "{err}"
+    );
+
+    // A key in the wrong section points to the right one.
+    std::fs::write(&file, "[http]\nmax_line = 2048\n").unwrap();
+    let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+    assert!(err.contains("did you mean `limits.max_line`?"), "{err}");
+
+    // A misspelt section.
+    std::fs::write(&file, "[limit]\nmax_line = 2048\n").unwrap();
+    let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("unknown section `[limit]`") && err.contains("did you mean `[limits]`?"),
+        "{err}"
+    );
+
+    // A misspelt environment variable of a known section.
+    let err = check_fails(&[], &[("OXMCP_HTTP_MAX_SESIONS", "5")]);
+    assert!(
+        err.contains("unknown environment variable OXMCP_HTTP_MAX_SESIONS; did you mean OXMCP_HTTP_MAX_SESSIONS?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_are_named_with_the_fix() {
+    let dir = scratch("bad");
+    let file = dir.join("oxmcp.toml");
+    let cases: &[(&str, &str)] = &[
+        (
+            "[http]\nmax_body = 10\n",
+            "http.max_body: must be at least 1024 bytes, got 10",
+        ),
+        (
+            "[server]\nlisten = \"abc\"\n",
+            "server.listen: \"abc\" is not ADDR:PORT",
+        ),
+        (
+            "[server]\ntransport = \"tcp\"\n",
+            "server.transport: unknown variant `tcp`",
+        ),
+        (
+            "[server]\npath = \"mcp\"\n",
+            "server.path: must start with \"/\", got \"mcp\"",
+        ),
+        (
+            "[http]\nsession_ttl = \"ten minutes\"\n",
+            "http.session_ttl: \"ten minutes\" is not a duration",
+        ),
+        (
+            "[http]\nsession_ttl = 600\n",
+            "http.session_ttl: invalid type: integer `600`, expected a duration",
+        ),
+        (
+            "[http]\nmax_sessions = \"many\"\n",
+            "http.max_sessions: invalid type: string \"many\"",
+        ),
+        (
+            "[http]\nallowed_origins = [\"example.com\"]\n",
+            "http.allowed_origins: \"example.com\" is not an origin",
+        ),
+        (
+            "[tasks]\ndefault_ttl = \"2d\"\nmax_ttl = \"1d\"\n",
+            "tasks.default_ttl: must not exceed tasks.max_ttl",
+        ),
+        (
+            "[limits]\noutbound_queue = 0\n",
+            "limits.outbound_queue: must be at least 1, got 0",
+        ),
+        ("[server\n", "is not valid TOML"),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&file, text).unwrap();
+        let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+        assert!(err.contains(want), "{text:?}: want {want:?}, got {err}");
+    }
+    // From the environment and from a flag: the message says where the value came from.
+    let err = check_fails(&[], &[("OXMCP_HTTP_MAX_SESSIONS", "lots")]);
+    assert!(
+        err.contains(
+            "http.max_sessions: \"lots\" is not a whole number (set by OXMCP_HTTP_MAX_SESSIONS)"
+        ),
+        "{err}"
+    );
+    let err = check_fails(&["--max-line-bytes", "10"], &[]);
+    assert!(
+        err.contains(
+            "limits.max_line: must be at least 1024 bytes, got 10 (set by --max-line-bytes)"
+        ),
+        "{err}"
+    );
+    let err = check_fails(&["--config", "/nonexistent/oxmcp.toml"], &[]);
+    assert!(
+        err.contains("cannot read the configuration file /nonexistent/oxmcp.toml"),
+        "{err}"
+    );
+    // `serve` refuses the same way, before it listens.
+    let out = oxmcp(&["serve", "--listen", "nowhere"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("server.listen: \"nowhere\" is not ADDR:PORT")
+    );
+}
+
+#[test]
+fn the_deploy_example_is_accepted() {
+    let out = oxmcp(&["config", "check", "--config", "deploy/oxmcp.toml"], &[]);
+    let effective = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What check printed means what the file says, and the file is not just the defaults.
+    let text = std::fs::read_to_string(root().join("deploy/oxmcp.toml")).unwrap();
+    let from_file = Config::from_toml_str(&text, "deploy/oxmcp.toml").unwrap();
+    let printed = Config::from_toml_str(&effective, "the output").unwrap();
+    assert_eq!(printed, from_file);
+    assert_ne!(from_file, Config::default());
+    assert!(effective.contains("listen = \"0.0.0.0:8080\"  # set in deploy/oxmcp.toml"));
+}
+
+#[test]
+fn the_default_file_round_trips_through_check() {
+    let out = oxmcp(&["config", "default"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let default = String::from_utf8(out.stdout).unwrap();
+    // Every key is in it, with its environment variable.
+    for k in KEYS {
+        assert!(
+            default.contains(&format!("{} = ", k.name)),
+            "{} missing",
+            k.path()
+        );
+        assert!(default.contains(&k.env()), "{} missing", k.env());
+    }
+    let dir = scratch("default");
+    let file = dir.join("default.toml");
+    std::fs::write(&file, &default).unwrap();
+    let from_file = check_ok(&["--config", file.to_str().unwrap()], &[]);
+    let built_in = check_ok(&[], &[]);
+    assert_eq!(from_file, built_in);
+    // The effective output is itself a valid file that means the same.
+    let out = oxmcp(&["config", "check"], &[]);
+    let effective = dir.join("effective.toml");
+    std::fs::write(&effective, &out.stdout).unwrap();
+    assert_eq!(
+        check_ok(&["--config", effective.to_str().unwrap()], &[]),
+        built_in
+    );
+    // Every key of every section is printed.
+    for section in SECTIONS {
+        let printed = built_in[section].as_table().unwrap();
+        for k in KEYS
+            .iter()
+            .filter(|k| k.section == section && k.name != "root")
+        {
+            assert!(printed.contains_key(k.name), "{}", k.path());
+        }
+    }
+}
+
+#[test]
+fn the_configuration_doc_lists_every_key_with_its_default() {
+    let doc = std::fs::read_to_string(root().join("docs/CONFIGURATION.md")).unwrap();
+    let defaults: toml::Table = Config::default_toml().parse().unwrap();
+    for k in KEYS {
+        let env = format!("`{}`", k.env());
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with('|') && l.contains(&env))
+            .unwrap_or_else(|| panic!("docs/CONFIGURATION.md has no row with {env}"));
+        assert!(
+            row.starts_with(&format!("| `{}` |", k.name)),
+            "the row of {env} names its key first: {row}"
+        );
+        if let Some(v) = defaults.get(k.section).and_then(|s| s.get(k.name)) {
+            assert!(
+                row.contains(&format!("`{v}`")),
+                "the row of {} shows its default `{v}`: {row}",
+                k.path()
+            );
+        }
+        if let Some(flag) = k.flag {
+            assert!(
+                row.contains(flag),
+                "the row of {} names {flag}: {row}",
+                k.path()
+            );
+        }
+    }
+}
