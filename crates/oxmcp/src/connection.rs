@@ -109,6 +109,18 @@ impl Connection {
         }
     }
 
+    /// Hands the client's answer (or its failure) to the handler waiting for request `id`.
+    pub(crate) fn deliver(&self, id: i64, outcome: Result<Box<RawValue>, ErrorObject>) {
+        if let Some(waiter) = self.waiters.lock().remove(&id) {
+            let _ = waiter.send(outcome);
+        }
+    }
+
+    /// Passes a client notification to the application's hook.
+    pub(crate) fn notify_app(&self, method: &str, params: Option<Box<RawValue>>) {
+        self.server.client_notification(method, params.as_deref());
+    }
+
     /// Counts a handler task started (`+1`) or reaped (`-1`).
     pub(crate) fn count_handler(&self, started: bool) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -117,6 +129,28 @@ impl Connection {
         } else {
             self.handler_tasks.fetch_sub(1, Relaxed);
         }
+    }
+}
+
+/// What a session must be told about a server-wide change: `list_changed` for a list it
+/// may list, `resources/updated` if it subscribed; after missed changes, that every list
+/// may have changed (rather than lose one).
+pub(crate) fn change_messages(
+    session: &Session,
+    change: &Result<Change, broadcast::error::RecvError>,
+) -> Vec<Vec<u8>> {
+    match change {
+        Ok(Change::List(which)) => session.list_changed(*which).into_iter().collect(),
+        Ok(Change::ResourceUpdated(uri)) => session.resource_updated(uri).into_iter().collect(),
+        Err(broadcast::error::RecvError::Lagged(_)) => [
+            ListChanged::Tools,
+            ListChanged::Resources,
+            ListChanged::Prompts,
+        ]
+        .into_iter()
+        .filter_map(|w| session.list_changed(w))
+        .collect(),
+        Err(broadcast::error::RecvError::Closed) => Vec::new(),
     }
 }
 
@@ -296,16 +330,8 @@ impl Driver {
                         handle.abort();
                     }
                 }
-                Action::Deliver { id, outcome } => {
-                    if let Some(waiter) = self.conn.waiters.lock().remove(&id) {
-                        let _ = waiter.send(outcome);
-                    }
-                }
-                Action::Notify { method, params } => {
-                    self.conn
-                        .server()
-                        .client_notification(&method, params.as_deref());
-                }
+                Action::Deliver { id, outcome } => self.conn.deliver(id, outcome),
+                Action::Notify { method, params } => self.conn.notify_app(&method, params),
             }
         }
     }
@@ -339,25 +365,7 @@ impl Driver {
     }
 
     async fn change(&mut self, change: Result<Change, broadcast::error::RecvError>) {
-        let messages: Vec<Vec<u8>> = {
-            let session = self.conn.session.lock();
-            match change {
-                Ok(Change::List(which)) => session.list_changed(which).into_iter().collect(),
-                Ok(Change::ResourceUpdated(uri)) => {
-                    session.resource_updated(&uri).into_iter().collect()
-                }
-                // Missed changes: say everything may have changed rather than lose one.
-                Err(broadcast::error::RecvError::Lagged(_)) => [
-                    ListChanged::Tools,
-                    ListChanged::Resources,
-                    ListChanged::Prompts,
-                ]
-                .into_iter()
-                .filter_map(|w| session.list_changed(w))
-                .collect(),
-                Err(broadcast::error::RecvError::Closed) => Vec::new(),
-            }
-        };
+        let messages = change_messages(&self.conn.session.lock(), &change);
         for m in messages {
             self.conn.send(None, m).await;
         }

@@ -546,3 +546,17 @@ async fn a_request_cancelled_before_it_sent_anything_gets_a_stream_with_nothing_
     probe.gate.add_permits(1);
     assert_eq!(svc.stats().held_streams, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn idle_streams_get_a_keep_alive_comment_at_the_configured_interval() {
+    use http_body_util::BodyExt;
+    let mut opts = HttpOptions::default();
+    opts.keep_alive = Some(std::time::Duration::from_secs(5));
+    let (svc, _) = service(opts);
+    let sid = initialize(&svc, "2025-06-18").await;
+    let mut body = send(&svc, request("GET", Some(&sid)), "").await.into_body();
+    let started = tokio::time::Instant::now();
+    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(&frame[..], b": keep-alive\n\n");
+    assert_eq!(started.elapsed(), std::time::Duration::from_secs(5));
+}

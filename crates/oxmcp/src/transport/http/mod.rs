@@ -36,7 +36,7 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use oxmcp_proto::session::{Action, Dispatch, ListChanged, Session};
+use oxmcp_proto::session::{Action, Dispatch, Session};
 use oxmcp_proto::{ProtocolVersion, RequestId};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
@@ -822,16 +822,8 @@ fn run_action(sess: &Arc<HttpSession>, action: Action) {
             }
             sess.streams.abandon(&id);
         }
-        Action::Deliver { id, outcome } => {
-            if let Some(w) = sess.conn.waiters.lock().remove(&id) {
-                let _ = w.send(outcome);
-            }
-        }
-        Action::Notify { method, params } => {
-            sess.conn
-                .server()
-                .client_notification(&method, params.as_deref());
-        }
+        Action::Deliver { id, outcome } => sess.conn.deliver(id, outcome),
+        Action::Notify { method, params } => sess.conn.notify_app(&method, params),
     }
 }
 
@@ -868,26 +860,8 @@ async fn background(
 
 fn fan_out(shared: &Shared, change: Result<Change, broadcast::error::RecvError>) {
     use crate::connection::Route;
-    let lists = [
-        ListChanged::Tools,
-        ListChanged::Resources,
-        ListChanged::Prompts,
-    ];
     for s in shared.sessions.all() {
-        let messages: Vec<Vec<u8>> = {
-            let session = s.conn.session.lock();
-            match &change {
-                Ok(Change::List(which)) => session.list_changed(*which).into_iter().collect(),
-                Ok(Change::ResourceUpdated(uri)) => {
-                    session.resource_updated(uri).into_iter().collect()
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => lists
-                    .iter()
-                    .filter_map(|w| session.list_changed(*w))
-                    .collect(),
-                Err(broadcast::error::RecvError::Closed) => Vec::new(),
-            }
-        };
+        let messages = crate::connection::change_messages(&s.conn.session.lock(), &change);
         for m in messages {
             s.streams.send_later(None, m);
         }
