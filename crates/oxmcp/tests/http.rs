@@ -78,20 +78,23 @@ fn server(probe: Arc<Probe>) -> Server {
                 }
             },
         ))
-        .tool(Tool::new(
-            "silent",
-            "Waits for the test's permit, then answers; sends nothing before.",
-            {
-                let p = probe.clone();
-                move |_: NoArgs, _| {
-                    let p = p.clone();
-                    async move {
-                        p.gate.acquire().await.unwrap().forget();
-                        Ok(CallToolResult::text("silent done"))
+        .tool(
+            Tool::new(
+                "silent",
+                "Waits for the test's permit, then answers; sends nothing before.",
+                {
+                    let p = probe.clone();
+                    move |_: NoArgs, _| {
+                        let p = p.clone();
+                        async move {
+                            p.gate.acquire().await.unwrap().forget();
+                            Ok(CallToolResult::text("silent done"))
+                        }
                     }
-                }
-            },
-        ))
+                },
+            )
+            .task_support(oxmcp::server::TaskSupport::Optional),
+        )
         .tool(Tool::new(
             "roots",
             "Asks the client for its roots.",
@@ -559,4 +562,21 @@ async fn idle_streams_get_a_keep_alive_comment_at_the_configured_interval() {
     let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
     assert_eq!(&frame[..], b": keep-alive\n\n");
     assert_eq!(started.elapsed(), std::time::Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_with_a_working_task_outlives_its_idle_ttl() {
+    let mut opts = HttpOptions::default();
+    opts.session_ttl = std::time::Duration::from_secs(60);
+    let (svc, probe) = service(opts);
+    let sid = initialize(&svc, "2025-11-25").await;
+    let mut create = call(1, "silent", json!({}), false);
+    create["params"]["task"] = json!({ "ttl": 3_600_000 });
+    let created = json_body(post(&svc, Some(&sid), create).await).await;
+    assert_eq!(created["result"]["task"]["status"], "working", "{created}");
+    tokio::time::sleep(std::time::Duration::from_secs(180)).await;
+    assert_eq!(svc.stats().sessions, 1, "the task keeps its session");
+    probe.gate.add_permits(1);
+    tokio::time::sleep(std::time::Duration::from_secs(180)).await;
+    assert_eq!(svc.stats().sessions, 0, "idle once the task is done");
 }

@@ -48,9 +48,12 @@ impl HttpSession {
         *self.last_seen.lock() = Instant::now();
     }
 
-    /// Whether the session is doing nothing (no handler, no reader, no pending request).
+    /// Whether the session is doing nothing: no handler, no reader, no task still working
+    /// (a task outlives its request; it is bounded by its own TTL).
     fn idle(&self) -> bool {
-        self.handlers.lock().is_empty() && self.streams.readers() == 0
+        self.handlers.lock().is_empty()
+            && self.streams.readers() == 0
+            && !self.conn.tasks.has_running()
     }
 
     /// Ends the session: aborts its handlers and tasks, fails its waiters, ends its streams.
