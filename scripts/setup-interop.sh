@@ -71,8 +71,11 @@ sdk_version="$("$node_bin" -p "require('$dir/node_modules/@modelcontextprotocol/
 # The conformance CLI dies at import on Node < 22; run it once to prove the pair works.
 conf_version="$("$node_bin" "$dir/node_modules/@modelcontextprotocol/conformance/dist/index.js" --version 2>&1)" ||
     die "the conformance CLI does not start with $node_bin: $conf_version"
+# The preview line (2026-07-28 scenarios), installed under the alias `conformance-next`.
+next_version="$("$node_bin" "$dir/node_modules/conformance-next/dist/index.js" --version 2>&1)" ||
+    die "the conformance CLI 0.2 (conformance-next) does not start with $node_bin: $next_version"
 
 echo "$want" >"$stamp"
-echo "setup-interop: node $node_version, @modelcontextprotocol/sdk $sdk_version, @modelcontextprotocol/conformance $conf_version"
+echo "setup-interop: node $node_version, @modelcontextprotocol/sdk $sdk_version, @modelcontextprotocol/conformance $conf_version and $next_version"
 echo "setup-interop: run a scenario with: $node_bin $dir/stdio-client.mjs <demo|fixture|fixture-json|fixture-stateless|fixture-stateless-json> [--http] -- <server command...>"
 echo "OXMCP_INTEROP_NODE=$node_bin"

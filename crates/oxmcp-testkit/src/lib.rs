@@ -709,6 +709,12 @@ pub fn conformance_cli() -> std::path::PathBuf {
         .join("tests/interop/node_modules/@modelcontextprotocol/conformance/dist/index.js")
 }
 
+/// The entry point of the conformance suite's preview line (0.2.0-alpha.12, with the
+/// 2026-07-28 scenarios), installed under the npm alias `conformance-next`.
+pub fn conformance_next_cli() -> std::path::PathBuf {
+    project_root().join("tests/interop/node_modules/conformance-next/dist/index.js")
+}
+
 /// The checks of a conformance run written with `-o DIR`: (scenario, check id, status,
 /// message) for every check of every scenario.
 pub fn conformance_checks(dir: &std::path::Path) -> Vec<(String, String, String, String)> {

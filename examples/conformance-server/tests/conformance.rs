@@ -1,23 +1,43 @@
-//! The official MCP conformance suite (`@modelcontextprotocol/conformance` 0.1.16, pinned in
-//! tests/interop) runs every server scenario (`--suite all`) against the fixture server over
-//! Streamable HTTP: no failure and no warning in any scenario's checks.
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
+//! tests/interop) against the fixture server over Streamable HTTP: the stable line 0.1.16
+//! runs every server scenario (`--suite all`), the preview line 0.2.0-alpha.12 every scenario
+//! that revision 2025-11-25 requires (`--requirements 2025-11-25`, which adds the session
+//! lifecycle). No failure and no warning in any scenario's checks.
+//!
+//! The runs share the machine's two cores with nothing else: a lock keeps them one at a time.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Mutex;
 
-use oxmcp_testkit::{HttpChild, conformance_checks, conformance_cli, interop_node};
+use oxmcp_testkit::{
+    HttpChild, conformance_checks, conformance_cli, conformance_next_cli, interop_node,
+};
 
-#[test]
-fn conformance_suite_all_server_scenarios_pass_without_warnings() {
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `cli server --url … <selection>` against a fresh fixture and returns the checks
+/// after asserting that none failed or warned and the server exited cleanly on SIGTERM.
+fn run_suite(cli: &Path, selection: &[&str], min_scenarios: usize, min_passed: usize) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let node = interop_node();
     let server = HttpChild::spawn(
         env!("CARGO_BIN_EXE_oxmcp-conformance-server"),
         &["--listen", "127.0.0.1:0"],
     );
-    let out_dir = std::env::temp_dir().join(format!("oxmcp-conformance-{}", std::process::id()));
+    let out_dir = std::env::temp_dir().join(format!(
+        "oxmcp-conformance-{}-{}",
+        std::process::id(),
+        selection.join("-")
+    ));
     let _ = std::fs::remove_dir_all(&out_dir);
     let run = std::process::Command::new(&node)
-        .arg(conformance_cli())
-        .args(["server", "--url", &server.url, "--suite", "all", "-o"])
+        .arg(cli)
+        .args(["server", "--url", &server.url])
+        .args(selection)
+        .arg("-o")
         .arg(&out_dir)
         .stdin(std::process::Stdio::null())
         .output()
@@ -36,17 +56,32 @@ fn conformance_suite_all_server_scenarios_pass_without_warnings() {
         "the suite failed:\n{stdout}\n{stderr}"
     );
     assert!(bad.is_empty(), "failures or warnings: {bad:#?}");
-    // 0.1.16's `--suite all` has 32 server scenarios; fewer means some did not run.
+    // Fewer scenarios or passed checks than the pinned suite has means some did not run.
     assert!(
-        scenarios.len() >= 32,
+        scenarios.len() >= min_scenarios,
         "only {} scenarios ran: {scenarios:?}",
         scenarios.len()
     );
     let passed = checks.iter().filter(|c| c.2 == "SUCCESS").count();
-    assert!(passed >= 43, "only {passed} checks passed");
+    assert!(passed >= min_passed, "only {passed} checks passed");
     assert!(
         status.success(),
         "the fixture server did not exit cleanly on SIGTERM: {status}"
     );
     let _ = std::fs::remove_dir_all(&out_dir);
+}
+
+#[test]
+fn conformance_0_1_16_all_server_scenarios_pass_without_warnings() {
+    run_suite(&conformance_cli(), &["--suite", "all"], 32, 43);
+}
+
+#[test]
+fn conformance_0_2_requirements_of_2025_11_25_pass_without_warnings() {
+    run_suite(
+        &conformance_next_cli(),
+        &["--requirements", "2025-11-25"],
+        33,
+        80,
+    );
 }
