@@ -572,6 +572,7 @@ const JSON_SCHEMA_2020_12 = {
   type: 'object',
   $defs: {
     address: {
+      $anchor: 'address',
       type: 'object',
       properties: { street: { type: 'string' }, city: { type: 'string' } },
     },
@@ -581,6 +582,10 @@ const JSON_SCHEMA_2020_12 = {
     address: { $ref: '#/$defs/address' },
   },
   additionalProperties: false,
+  allOf: [{ anyOf: [{ required: ['name'] }, { required: ['address'] }, { maxProperties: 0 }] }],
+  if: { required: ['address'] },
+  then: { properties: { address: { type: 'object' } } },
+  else: { properties: { name: { type: 'string' } } },
 };
 
 /** A value that fits `prop`, deliberately not its default (so an echo proves the round trip). */

@@ -7,7 +7,10 @@
 //! | -32601 | method not found | unknown method, or one behind a capability the server did not declare |
 //! | -32602 | invalid params | params that do not fit the method; unknown tool, prompt; forged cursor |
 //! | -32603 | internal error | a handler failed, or a request ran past its deadline (names the limit) |
-//! | -32002 | resource not found | `resources/read` of an unknown URI (2025-06-18 … 2025-11-25) |
+//! | -32002 | resource not found | `resources/read` of an unknown URI (2025-06-18 … 2025-11-25; 2026-07-28 uses -32602 with `data.uri`) |
+//! | -32020 | header mismatch | 2026-07-28 over HTTP: a header is missing, malformed or disagrees with the body (HTTP 400) |
+//! | -32021 | missing client capability | 2026-07-28: the request needs a capability its `_meta` did not declare; `data.requiredCapabilities` (HTTP 400) |
+//! | -32022 | unsupported protocol version | 2026-07-28: the requested revision is not served; `data.supported`, `data.requested` (HTTP 400) |
 //! | -31429 | overloaded | a bound was reached (in-flight requests, pending requests, tasks); `data.retryAfterMs` says when to retry |
 //!
 //! An error whose request id cannot be read omits `id` on every revision (the 2025-11-25
@@ -31,6 +34,12 @@ pub const INTERNAL_ERROR: i32 = -32603;
 pub const RESOURCE_NOT_FOUND: i32 = -32002;
 /// MCP 2025-11-25: URL elicitation is required before the request can proceed.
 pub const URL_ELICITATION_REQUIRED: i32 = -32042;
+/// MCP 2026-07-28: an HTTP header is missing or malformed, or disagrees with the body.
+pub const HEADER_MISMATCH: i32 = -32020;
+/// MCP 2026-07-28: the request needs a client capability its `_meta` did not declare.
+pub const MISSING_CLIENT_CAPABILITY: i32 = -32021;
+/// MCP 2026-07-28: the requested protocol revision is not served.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
 /// oxmcp: a bound was reached; retry after `data.retryAfterMs`. Outside the JSON-RPC
 /// reserved range on purpose.
 pub const OVERLOADED: i32 = -31429;
@@ -93,6 +102,27 @@ impl ErrorObject {
             .and_then(|d| d.get("timedOut"))
             .and_then(serde_json::Value::as_bool)
             == Some(true)
+    }
+    /// -32020: a header disagrees with the body, or is missing or malformed.
+    pub fn header_mismatch(message: impl Into<String>) -> Self {
+        Self::new(HEADER_MISMATCH, message)
+    }
+    /// -32021 with `data.requiredCapabilities` (a client capabilities object such as
+    /// `{"sampling":{}}`).
+    pub fn missing_client_capability(required: Value, message: impl Into<String>) -> Self {
+        Self::new(MISSING_CLIENT_CAPABILITY, message)
+            .with_data(serde_json::json!({ "requiredCapabilities": required }))
+    }
+    /// -32022 naming the requested revision (echoed verbatim) and the served ones.
+    pub fn unsupported_version(requested: &str, supported: &[&str]) -> Self {
+        Self::new(
+            UNSUPPORTED_PROTOCOL_VERSION,
+            format!(
+                "unsupported protocol version {requested:?}: this server speaks {} without a handshake",
+                supported.join(", ")
+            ),
+        )
+        .with_data(serde_json::json!({ "supported": supported, "requested": requested }))
     }
     /// The overload error: `message` names the bound, `retry_after_ms` goes to `data`.
     pub fn overloaded(message: impl Into<String>, retry_after_ms: u64) -> Self {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod framing;
 pub mod jsonrpc;
 pub mod model;
+pub mod modern;
 pub mod session;
 pub mod version;
 

@@ -288,6 +288,8 @@ pub struct Session {
     next_batch: u64,
     /// Serving one request without a session: nothing can reach the client but the answer.
     sessionless: bool,
+    /// Serving one 2026-07-28 request: capabilities and log level come from its `_meta`.
+    modern: bool,
 }
 
 impl Session {
@@ -308,7 +310,26 @@ impl Session {
             batches: HashMap::new(),
             next_batch: 0,
             sessionless: false,
+            modern: false,
         }
+    }
+
+    /// Serves one 2026-07-28 request: no handshake, the capabilities, identity and log
+    /// level of its validated `_meta`; input calls end the handler with `input_required`
+    /// instead of sending requests; logs flow only if the request set a level.
+    pub fn assume_modern(&mut self, meta: crate::modern::meta::RequestMeta) {
+        self.version = Some(meta.version);
+        self.initialized_notified = true;
+        self.sessionless = true;
+        self.modern = true;
+        self.client_capabilities = meta.capabilities;
+        self.client_info = meta.client_info;
+        self.log_level = meta.log_level;
+    }
+
+    /// Whether this serves a 2026-07-28 request (see [`Session::assume_modern`]).
+    pub fn is_modern(&self) -> bool {
+        self.modern
     }
 
     /// Serves without an `initialize` exchange (a stateless HTTP request): the session
@@ -552,8 +573,14 @@ impl Session {
     ) {
         let Request { id, method, params } = req;
         let err = |e: ErrorObject| jsonrpc::encode_error(Some(&id), &e);
+        if self.modern
+            && let Err(e) = self.gate(&method)
+        {
+            // 2026-07-28 removed initialize, ping and logging/setLevel with the rest.
+            return self.reply(batch, err(e), out);
+        }
         match method.as_str() {
-            "initialize" => {
+            "initialize" if !self.modern => {
                 let bytes = if batch.is_some() {
                     err(ErrorObject::invalid_request(
                         "initialize must not be part of a JSON-RPC batch",
@@ -566,7 +593,7 @@ impl Session {
                 };
                 self.reply(batch, bytes, out);
             }
-            "ping" => self.reply(
+            "ping" if !self.modern => self.reply(
                 batch,
                 jsonrpc::encode_result(&id, &serde_json::json!({})),
                 out,
@@ -577,7 +604,7 @@ impl Session {
                 ));
                 self.reply(batch, err(e), out);
             }
-            "logging/setLevel" if self.setup.capabilities.logging.is_some() => {
+            "logging/setLevel" if !self.modern && self.setup.capabilities.logging.is_some() => {
                 let bytes = match parse::<SetLevelParams>(params.as_deref()) {
                     Ok(p) => {
                         self.log_level = Some(p.level);
@@ -620,7 +647,12 @@ impl Session {
                     id.clone(),
                     InFlight {
                         method: method.clone(),
-                        deadline: self.limits.request_timeout.map(|t| now + t),
+                        // A listen stream lives until the client closes it.
+                        deadline: self
+                            .limits
+                            .request_timeout
+                            .filter(|_| method != "subscriptions/listen")
+                            .map(|t| now + t),
                         progress: progress.clone(),
                         last_progress: None,
                         batch,
@@ -641,6 +673,13 @@ impl Session {
     fn gate(&self, method: &str) -> Result<(), ErrorObject> {
         let caps = &self.setup.capabilities;
         let version = self.version.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+        if self.modern {
+            return if crate::modern::meta::method_known(method, caps) {
+                Ok(())
+            } else {
+                Err(ErrorObject::method_not_found(method))
+            };
+        }
         let allowed = match method {
             "tools/list" | "tools/call" => caps.tools.is_some(),
             "resources/list" | "resources/read" | "resources/templates/list" => {
@@ -815,6 +854,9 @@ impl Session {
                 "the session is not initialized",
             ));
         };
+        if self.modern {
+            return self.check_modern_need(need);
+        }
         if self.sessionless {
             return Err(ErrorObject::invalid_request(format!(
                 "{} is unavailable without a session (stateless HTTP): the server cannot send requests to the client",
@@ -862,6 +904,49 @@ impl Session {
             )));
         }
         Ok(())
+    }
+
+    /// 2026-07-28: whether this request's `_meta` declared what `need` takes; if not,
+    /// -32021 naming the capability as a capabilities object.
+    fn check_modern_need(&self, need: ClientNeed) -> Result<(), ErrorObject> {
+        let caps = &self.client_capabilities;
+        let (ok, required) = match need {
+            ClientNeed::Sampling => (
+                caps.sampling.is_some(),
+                serde_json::json!({ "sampling": {} }),
+            ),
+            ClientNeed::SamplingTools => (
+                caps.sampling.as_ref().is_some_and(|s| s.tools.is_some()),
+                serde_json::json!({ "sampling": { "tools": {} } }),
+            ),
+            ClientNeed::ElicitationForm => (
+                caps.elicitation
+                    .as_ref()
+                    .is_some_and(|e| e.form.is_some() || e.url.is_none()),
+                serde_json::json!({ "elicitation": { "form": {} } }),
+            ),
+            ClientNeed::ElicitationUrl => (
+                caps.elicitation.as_ref().is_some_and(|e| e.url.is_some()),
+                serde_json::json!({ "elicitation": { "url": {} } }),
+            ),
+            ClientNeed::Roots => (caps.roots.is_some(), serde_json::json!({ "roots": {} })),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ErrorObject::missing_client_capability(
+                required.clone(),
+                format!(
+                    "this request needs the client capability {required} ({}), which its _meta did not declare",
+                    need.method()
+                ),
+            ))
+        }
+    }
+
+    /// The method of a server-to-client request of this kind.
+    pub fn need_method(need: ClientNeed) -> &'static str {
+        need.method()
     }
 
     /// Starts a server-to-client request: checks the client's capability and the pending
@@ -943,7 +1028,14 @@ impl Session {
         data: &serde_json::Value,
     ) -> Option<Vec<u8>> {
         self.version?;
-        self.setup.capabilities.logging.as_ref()?;
+        if self.modern {
+            // 2026-07-28: no level in the request's _meta means no log messages at all.
+            if self.log_level.is_none_or(|min| level < min) {
+                return None;
+            }
+        } else if self.setup.capabilities.logging.is_none() {
+            return None;
+        }
         if self.log_level.is_some_and(|min| level < min) {
             return None;
         }

@@ -70,6 +70,11 @@ impl Connection {
             .unwrap_or(ProtocolVersion::LATEST_LEGACY)
     }
 
+    /// Whether this serves one 2026-07-28 request.
+    pub(crate) fn is_modern(&self) -> bool {
+        self.session.lock().is_modern()
+    }
+
     /// A session record for a transport with its own routing (Streamable HTTP).
     pub(crate) fn new(server: Server, session: Session, out: Outlet) -> Self {
         let tasks = TaskStore::new(server.options().tasks.clone());
@@ -232,6 +237,7 @@ where
         handlers: JoinSet::new(),
         aborts: HashMap::new(),
         by_task: HashMap::new(),
+        modern: HashMap::new(),
     };
     let mut changes = server.subscribe_changes();
     let mut framer = LineFramer::new(opts.max_line);
@@ -262,6 +268,8 @@ where
                     while let Some(frame) = framer.finish() {
                         driver.frame(frame, framer.max_line()).await;
                     }
+                    // Nobody reads listen streams any more: end them now.
+                    driver.end_listens();
                 }
                 Ok(n) => {
                     framer.push(&buf[..n]);
@@ -302,10 +310,20 @@ struct Driver {
     handlers: JoinSet<()>,
     aborts: HashMap<RequestId, (tokio::task::Id, AbortHandle)>,
     by_task: HashMap<tokio::task::Id, RequestId>,
+    /// 2026-07-28 requests running, by id, and whether each is a listen stream.
+    modern: HashMap<RequestId, bool>,
 }
 
 impl Driver {
     async fn frame(&mut self, frame: Frame, limit: usize) {
+        if let Frame::Line(line) = &frame {
+            if oxmcp_proto::modern::era_of(line, None) == oxmcp_proto::modern::Era::Modern {
+                return self.modern_frame(line).await;
+            }
+            if !self.modern.is_empty() && self.cancel_modern(line) {
+                return;
+            }
+        }
         let mut actions = Vec::new();
         {
             let mut session = self.conn.session.lock();
@@ -336,6 +354,125 @@ impl Driver {
         }
     }
 
+    /// One 2026-07-28 request: validated, then run on its own throwaway session that
+    /// writes to this connection's queue.
+    async fn modern_frame(&mut self, line: &[u8]) {
+        use oxmcp_proto::jsonrpc::{Decoded, Message};
+        use oxmcp_proto::modern::meta::{self, Carrier};
+        let req = match oxmcp_proto::jsonrpc::decode(line) {
+            Decoded::Single(Ok(Message::Request(r))) => r,
+            Decoded::Single(Err(e)) => {
+                if e.reply {
+                    let bytes = oxmcp_proto::jsonrpc::encode_error(e.id.as_ref(), &e.error);
+                    self.conn.send(None, bytes).await;
+                }
+                return;
+            }
+            // A modern notification needs nothing (cancellations carry no _meta version).
+            _ => return,
+        };
+        let server = self.conn.server();
+        let setup = server.modern_setup();
+        let meta_obj = meta::meta_of(req.params.as_deref());
+        let checked = meta::validate(meta_obj.as_ref(), Carrier::Plain)
+            .map_err(|r| r.error)
+            .and_then(|m| {
+                if meta::method_known(&req.method, &setup.capabilities) {
+                    Ok(m)
+                } else {
+                    Err(ErrorObject::method_not_found(&req.method))
+                }
+            });
+        let m = match checked {
+            Ok(m) => m,
+            Err(e) => {
+                let bytes = oxmcp_proto::jsonrpc::encode_error(Some(&req.id), &e);
+                self.conn.send(None, bytes).await;
+                return;
+            }
+        };
+        if self.modern.contains_key(&req.id) {
+            let e = ErrorObject::invalid_request(format!(
+                "request id {} is already in use by a request in flight",
+                req.id
+            ));
+            let bytes = oxmcp_proto::jsonrpc::encode_error(Some(&req.id), &e);
+            self.conn.send(None, bytes).await;
+            return;
+        }
+        let Outlet::Lines(tx) = &self.conn.out else {
+            return;
+        };
+        let mut session = Session::new(setup, server.options().limits.clone());
+        session.assume_modern(m);
+        let conn = Arc::new(Connection::new(server, session, Outlet::Lines(tx.clone())));
+        let mut actions = Vec::new();
+        conn.session.lock().handle_frame(now(), line, &mut actions);
+        for a in actions {
+            match a {
+                Action::Dispatch(d) => {
+                    let id = d.id.clone();
+                    let listen = d.method == "subscriptions/listen";
+                    let handle = self.handlers.spawn(run_modern(conn.clone(), d));
+                    self.conn.count_handler(true);
+                    self.by_task.insert(handle.id(), id.clone());
+                    self.aborts.insert(id.clone(), (handle.id(), handle));
+                    self.modern.insert(id, listen);
+                }
+                Action::Send(bytes) | Action::Respond { bytes, .. } => {
+                    self.conn.send(None, bytes).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A `notifications/cancelled` for a 2026-07-28 request: aborts it. True if it was one.
+    fn cancel_modern(&mut self, line: &[u8]) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Cancel {
+            method: String,
+            #[serde(default)]
+            params: Option<CancelParams>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct CancelParams {
+            request_id: RequestId,
+        }
+        let Ok(c) = serde_json::from_slice::<Cancel>(line) else {
+            return false;
+        };
+        let Some(p) = c.params.filter(|_| c.method == "notifications/cancelled") else {
+            return false;
+        };
+        if self.modern.remove(&p.request_id).is_none() {
+            return false;
+        }
+        if let Some((task, handle)) = self.aborts.remove(&p.request_id) {
+            self.by_task.remove(&task);
+            handle.abort();
+        }
+        true
+    }
+
+    /// Aborts every 2026-07-28 listen stream (the input ended).
+    fn end_listens(&mut self) {
+        let listens: Vec<RequestId> = self
+            .modern
+            .iter()
+            .filter(|(_, listen)| **listen)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in listens {
+            self.modern.remove(&id);
+            if let Some((task, handle)) = self.aborts.remove(&id) {
+                self.by_task.remove(&task);
+                handle.abort();
+            }
+        }
+    }
+
     fn spawn(&mut self, d: Dispatch) {
         let conn = self.conn.clone();
         let id = d.id.clone();
@@ -356,6 +493,7 @@ impl Driver {
             && self.aborts.get(&id).is_some_and(|(t, _)| *t == task)
         {
             self.aborts.remove(&id);
+            self.modern.remove(&id);
         }
         if let Err(e) = joined
             && e.is_panic()
@@ -391,6 +529,39 @@ async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
     for action in actions {
         if let Action::Send(bytes) | Action::Respond { bytes, .. } = action {
             conn.send(Some(&d.id), bytes).await;
+        }
+    }
+}
+
+/// Runs one 2026-07-28 request on its throwaway session, firing its deadline.
+async fn run_modern(conn: Arc<Connection>, d: Dispatch) {
+    let run = run_request(conn.clone(), d);
+    tokio::pin!(run);
+    loop {
+        let deadline = conn
+            .session
+            .lock()
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            () = &mut run => return,
+            () = sleep_until(deadline) => {
+                let mut actions = Vec::new();
+                conn.session.lock().handle_timeout(now(), &mut actions);
+                let mut aborted = false;
+                for a in actions {
+                    match a {
+                        Action::Send(bytes) | Action::Respond { bytes, .. } => {
+                            conn.send(None, bytes).await;
+                        }
+                        Action::Abort(_) => aborted = true,
+                        _ => {}
+                    }
+                }
+                if aborted {
+                    return;
+                }
+            }
         }
     }
 }

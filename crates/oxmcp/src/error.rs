@@ -91,6 +91,11 @@ pub enum InputError {
     /// The connection closed before the client answered.
     #[error("the connection closed before the client answered")]
     Closed,
+    /// 2026-07-28: the answer to this key has not arrived yet. The handler should return
+    /// (propagate with `?`): the client gets an `input_required` result, answers, and
+    /// repeats the call, which runs the handler again with the answer available.
+    #[error("input {0:?} is required: the client will answer and repeat the request")]
+    Required(String),
 }
 
 impl InputError {

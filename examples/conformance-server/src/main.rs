@@ -6,6 +6,8 @@
 //! at `/mcp` (`--stateless`, `--json` for those modes). With `--listen` it prints
 //! `listening on http://ADDR:PORT/mcp` on stdout once it accepts connections.
 
+mod modern;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -84,12 +86,17 @@ fn tools() -> Result<Vec<Tool>, Error> {
                 "type": "object",
                 "$defs": {
                     "address": {
+                        "$anchor": "address",
                         "type": "object",
                         "properties": { "street": { "type": "string" }, "city": { "type": "string" } }
                     }
                 },
                 "properties": { "name": { "type": "string" }, "address": { "$ref": "#/$defs/address" } },
-                "additionalProperties": false
+                "additionalProperties": false,
+                "allOf": [{ "anyOf": [{ "required": ["name"] }, { "required": ["address"] }, { "maxProperties": 0 }] }],
+                "if": { "required": ["address"] },
+                "then": { "properties": { "address": { "type": "object" } } },
+                "else": { "properties": { "name": { "type": "string" } } }
             }
         }))?,
         |args, _ctx| async move {
@@ -266,8 +273,11 @@ fn prompt_result(v: Value) -> Result<GetPromptResult, Error> {
 fn server(options: ServerOptions) -> Result<Server, Error> {
     let mut b =
         Server::builder("oxmcp-conformance-server", env!("CARGO_PKG_VERSION")).options(options);
-    for t in tools()? {
+    for t in tools()?.into_iter().chain(modern::tools()?) {
         b = b.tool(t);
+    }
+    for p in modern::prompts() {
+        b = b.prompt(p);
     }
     b = b
         .resource(

@@ -15,7 +15,13 @@
 //!   the input calls, or make them idempotent;
 //! - keys must be unique within one handler run;
 //! - data that must survive a round goes through [`Context::set_state`] /
-//!   [`Context::state`], never through captured variables.
+//!   [`Context::state`], never through captured variables;
+//! - inputs needed together are asked together with [`Context::inputs`] (one round under
+//!   2026-07-28, concurrent requests under the older revisions).
+//!
+//! Under 2026-07-28 an input call whose answer has not arrived yet fails with
+//! [`InputError::Required`]; whatever the handler then returns, the client gets the
+//! `input_required` result, and the answers of every round reach the handler's next run.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +33,8 @@ use oxmcp_proto::model::{
     ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams,
     ElicitResult, Implementation, ListRootsResult, LoggingLevel, Meta, ProgressToken,
 };
-use oxmcp_proto::session::{ClientNeed, progress_notification};
+use oxmcp_proto::modern::model::CacheHint;
+use oxmcp_proto::session::{ClientNeed, Session, progress_notification};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,6 +45,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::Connection;
 use crate::error::{Error, InputError};
 use crate::server::Server;
+use crate::server::modern::Round;
 use crate::time::now;
 
 /// What a handler knows about its request and can do with the client.
@@ -55,6 +63,10 @@ struct Inner {
     state: Mutex<HashMap<String, Value>>,
     /// For a task's background run: the task id and the last progress sent.
     task: Option<(String, Mutex<Option<f64>>)>,
+    /// Under 2026-07-28, for methods that may need input: this round's answers and asks.
+    round: std::sync::OnceLock<Round>,
+    /// The caching hint of the resource being read (2026-07-28).
+    cache: Mutex<Option<CacheHint>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -82,6 +94,8 @@ impl Context {
                 cancel,
                 state: Mutex::new(HashMap::new()),
                 task: None,
+                round: Default::default(),
+                cache: Mutex::new(None),
             }),
         }
     }
@@ -100,8 +114,39 @@ impl Context {
                 cancel: CancellationToken::new(),
                 state: Mutex::new(HashMap::new()),
                 task: Some((task_id, Mutex::new(None))),
+                round: Default::default(),
+                cache: Mutex::new(None),
             }),
         }
+    }
+
+    /// Begins a 2026-07-28 round: the answers so far and the values stored by earlier rounds.
+    pub(crate) fn start_round(&self, round: Round, values: serde_json::Map<String, Value>) {
+        self.inner.state.lock().extend(values);
+        let _ = self.inner.round.set(round);
+    }
+
+    /// The 2026-07-28 round this request runs in, if any.
+    pub(crate) fn round(&self) -> Option<&Round> {
+        self.inner.round.get()
+    }
+
+    /// The values stored with [`Context::set_state`], to carry to the next round.
+    pub(crate) fn state_snapshot(&self) -> serde_json::Map<String, Value> {
+        self.inner
+            .state
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub(crate) fn set_cache_hint(&self, hint: CacheHint) {
+        *self.inner.cache.lock() = Some(hint);
+    }
+
+    pub(crate) fn cache_hint(&self) -> Option<CacheHint> {
+        *self.inner.cache.lock()
     }
 
     /// The client's request id (`None` for a task's background run).
@@ -231,11 +276,7 @@ impl Context {
         key: &str,
         params: ElicitRequestParams,
     ) -> Result<ElicitResult, InputError> {
-        let need = match &params {
-            ElicitRequestParams::Url(_) => ClientNeed::ElicitationUrl,
-            _ => ClientNeed::ElicitationForm,
-        };
-        self.input(key, need, &params).await
+        self.input(key, elicit_need(&params), &params).await
     }
 
     /// Asks the client's model for a completion (`sampling/createMessage`).
@@ -244,12 +285,7 @@ impl Context {
         key: &str,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, InputError> {
-        let need = if params.tools.as_ref().is_some_and(|t| !t.is_empty()) {
-            ClientNeed::SamplingTools
-        } else {
-            ClientNeed::Sampling
-        };
-        self.input(key, need, &params).await
+        self.input(key, sample_need(&params), &params).await
     }
 
     /// Asks the client for its roots (`roots/list`).
@@ -258,12 +294,101 @@ impl Context {
             .await
     }
 
-    async fn input<P: Serialize, R: DeserializeOwned>(
+    /// Asks for several inputs at once: under 2026-07-28 in one `input_required` round,
+    /// under the older revisions as concurrent requests. The answers come back by key.
+    pub async fn inputs(
         &self,
-        _key: &str,
+        requests: Vec<(String, Input)>,
+    ) -> Result<HashMap<String, Answer>, InputError> {
+        if let Some(round) = self.round() {
+            let mut answers = HashMap::new();
+            let mut missing = None;
+            for (key, input) in requests {
+                match self.modern_any(round, &key, input) {
+                    Ok(a) => {
+                        answers.insert(key, a);
+                    }
+                    Err(InputError::Required(k)) => {
+                        missing.get_or_insert(k);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            return match missing {
+                Some(k) => Err(InputError::Required(k)),
+                None => Ok(answers),
+            };
+        }
+        let calls = requests.into_iter().map(|(key, input)| async move {
+            let answer = match input {
+                Input::Elicit(p) => self.elicit(&key, p).await.map(Answer::Elicit),
+                Input::Sample(p) => self.sample(&key, p).await.map(Answer::Sample),
+                Input::Roots => self.roots(&key).await.map(Answer::Roots),
+            }?;
+            Ok::<_, InputError>((key, answer))
+        });
+        futures::future::try_join_all(calls)
+            .await
+            .map(|v| v.into_iter().collect())
+    }
+
+    fn modern_any(&self, round: &Round, key: &str, input: Input) -> Result<Answer, InputError> {
+        match input {
+            Input::Elicit(p) => {
+                let need = elicit_need(&p);
+                self.modern_input(round, key, need, &p).map(Answer::Elicit)
+            }
+            Input::Sample(p) => {
+                let need = sample_need(&p);
+                self.modern_input(round, key, need, &p).map(Answer::Sample)
+            }
+            Input::Roots => self
+                .modern_input(round, key, ClientNeed::Roots, &serde_json::json!({}))
+                .map(Answer::Roots),
+        }
+    }
+
+    /// 2026-07-28: the answer to `key` if the client sent it (in this request or an
+    /// earlier round), else an input request recorded for the `input_required` result.
+    fn modern_input<P: Serialize, R: DeserializeOwned>(
+        &self,
+        round: &Round,
+        key: &str,
         need: ClientNeed,
         params: &P,
     ) -> Result<R, InputError> {
+        let method = Session::need_method(need);
+        let checked = self.inner.conn.session.lock().check_client_need(need);
+        if let Err(e) = checked {
+            round.refuse(e.clone());
+            return Err(InputError::Unsupported(e));
+        }
+        if let Some(answer) = round.responses.get(key) {
+            return serde_json::from_value(answer.clone()).map_err(|e| {
+                let text =
+                    format!("inputResponses[{key:?}] is not a valid answer to {method}: {e}");
+                round.refuse(oxmcp_proto::ErrorObject::invalid_params(text.clone()));
+                InputError::Malformed(text)
+            });
+        }
+        let params =
+            serde_json::to_value(params).map_err(|e| InputError::Malformed(e.to_string()))?;
+        round.ask(
+            key,
+            oxmcp_proto::modern::shape::input_request(method, params),
+        );
+        Err(InputError::Required(key.to_owned()))
+    }
+
+    async fn input<P: Serialize, R: DeserializeOwned>(
+        &self,
+        key: &str,
+        need: ClientNeed,
+        params: &P,
+    ) -> Result<R, InputError> {
+        if let Some(round) = self.round() {
+            return self.modern_input(round, key, need, params);
+        }
         let conn = &self.inner.conn;
         let started = conn.session.lock().start_request(now(), need, params);
         let (id, bytes) = started.map_err(|e| {
@@ -296,6 +421,45 @@ impl Context {
             Err(e) => Err(InputError::Client(e)),
         }
     }
+}
+
+fn elicit_need(params: &ElicitRequestParams) -> ClientNeed {
+    match params {
+        ElicitRequestParams::Url(_) => ClientNeed::ElicitationUrl,
+        _ => ClientNeed::ElicitationForm,
+    }
+}
+
+fn sample_need(params: &CreateMessageRequestParams) -> ClientNeed {
+    if params.tools.as_ref().is_some_and(|t| !t.is_empty()) {
+        ClientNeed::SamplingTools
+    } else {
+        ClientNeed::Sampling
+    }
+}
+
+/// One input a handler asks for with [`Context::inputs`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Input {
+    /// `elicitation/create`.
+    Elicit(ElicitRequestParams),
+    /// `sampling/createMessage`.
+    Sample(CreateMessageRequestParams),
+    /// `roots/list`.
+    Roots,
+}
+
+/// The client's answer to one [`Input`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Answer {
+    /// The user's answer to an elicitation.
+    Elicit(ElicitResult),
+    /// The model's completion.
+    Sample(CreateMessageResult),
+    /// The client's roots.
+    Roots(ListRootsResult),
 }
 
 /// Withdraws a server-to-client request whose caller went away (the handler was aborted):

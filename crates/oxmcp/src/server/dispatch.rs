@@ -45,8 +45,23 @@ struct Paginated {
     cursor: Option<String>,
 }
 
-/// Runs the handler for `method` and returns its result JSON or the error to send.
+/// Runs the handler for `method` and returns its result JSON or the error to send (shaped
+/// for the request's revision: a 2026-07-28 request goes through [`super::modern`]).
 pub(crate) async fn route(
+    conn: &Arc<Connection>,
+    ctx: Context,
+    method: &str,
+    params: Option<Box<RawValue>>,
+) -> Result<Box<RawValue>, ErrorObject> {
+    if conn.is_modern() {
+        return super::modern::route(conn, ctx, method, params).await;
+    }
+    route_legacy(conn, ctx, method, params).await
+}
+
+/// The handlers, with results shaped for the legacy revisions (2026-07-28 adds its own
+/// shaping on top).
+pub(crate) async fn route_legacy(
     conn: &Arc<Connection>,
     ctx: Context,
     method: &str,
@@ -256,6 +271,13 @@ async fn read_resource(
         };
         (fixed, template)
     };
+    if let Some(hint) = fixed
+        .as_ref()
+        .and_then(|r| r.cache)
+        .or_else(|| template.as_ref().and_then(|(t, _)| t.cache))
+    {
+        ctx.set_cache_hint(hint);
+    }
     let contents = match (fixed, template) {
         (Some(r), _) => (r.read)(p.uri, ctx).await,
         (None, Some((t, vars))) => (t.read)(p.uri, vars, ctx).await,

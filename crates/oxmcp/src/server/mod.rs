@@ -24,6 +24,7 @@
 pub(crate) mod catalog;
 pub mod context;
 pub(crate) mod dispatch;
+pub mod modern;
 pub mod prompt;
 pub mod resource;
 pub(crate) mod tasks;
@@ -43,7 +44,8 @@ use parking_lot::RwLock;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
-pub use context::Context;
+pub use context::{Answer, Context, Input};
+pub use modern::{CacheHints, ModernOptions};
 pub use prompt::Prompt;
 pub use resource::{Resource, ResourceTemplate};
 pub use tasks::TaskLimits;
@@ -80,6 +82,8 @@ pub struct ServerOptions {
     pub page_size: usize,
     /// Bounds of 2025-11-25 tasks.
     pub tasks: TaskLimits,
+    /// How 2026-07-28 requests are answered (requestState keys, caching hints).
+    pub modern: ModernOptions,
 }
 
 impl Default for ServerOptions {
@@ -91,6 +95,7 @@ impl Default for ServerOptions {
             shutdown_grace: crate::connection::DEFAULT_SHUTDOWN_GRACE,
             page_size: 50,
             tasks: TaskLimits::default(),
+            modern: ModernOptions::default(),
         }
     }
 }
@@ -136,9 +141,12 @@ pub(crate) struct Registry {
 
 struct Inner {
     setup: Arc<ServerSetup>,
+    /// What 2026-07-28 requests are served under: the setup without core tasks.
+    modern_setup: Arc<ServerSetup>,
     options: ServerOptions,
     registry: RwLock<Registry>,
     cursors: CursorCodec,
+    state: oxmcp_proto::modern::state::StateCodec,
     changes: broadcast::Sender<Change>,
     on_notification: Option<NotificationHook>,
     connections: parking_lot::Mutex<Vec<std::sync::Weak<crate::connection::Connection>>>,
@@ -185,6 +193,11 @@ impl Server {
         self.inner.setup.clone()
     }
 
+    /// What 2026-07-28 requests see of the setup (no core tasks: that revision has none).
+    pub(crate) fn modern_setup(&self) -> Arc<ServerSetup> {
+        self.inner.modern_setup.clone()
+    }
+
     pub(crate) fn register(&self, conn: &Arc<crate::connection::Connection>) {
         let mut conns = self.inner.connections.lock();
         conns.retain(|c| c.strong_count() > 0);
@@ -214,6 +227,10 @@ impl Server {
 
     pub(crate) fn cursors(&self) -> &CursorCodec {
         &self.inner.cursors
+    }
+
+    pub(crate) fn state_codec(&self) -> &oxmcp_proto::modern::state::StateCodec {
+        &self.inner.state
     }
 
     pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
@@ -474,12 +491,19 @@ impl ServerBuilder {
             tracing::warn!("no OS randomness: pagination cursors use a fixed key");
         }
         let (changes, _) = broadcast::channel(256);
+        let state = modern::state_codec(&self.options.modern);
+        let setup = ServerSetup::new(self.info, capabilities, self.instructions);
+        let mut modern_setup = setup.clone();
+        modern_setup.capabilities.tasks = None;
         Server {
             inner: Arc::new(Inner {
-                setup: Arc::new(ServerSetup::new(self.info, capabilities, self.instructions)),
+                setup: Arc::new(setup),
+                modern_setup: Arc::new(modern_setup),
                 options: self.options,
                 registry: RwLock::new(self.registry),
                 cursors: CursorCodec::new(key),
+                state,
+
                 changes,
                 on_notification: self.on_notification,
                 connections: parking_lot::Mutex::new(Vec::new()),

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use oxmcp_proto::model::{self, ResourceContents};
+use oxmcp_proto::modern::model::{CacheHint, CacheScope};
 
 use super::context::Context;
 use super::uri_template::UriTemplate;
@@ -22,6 +23,7 @@ type TemplateReadFn = dyn Fn(String, HashMap<String, String>, Context) -> BoxFut
 pub struct Resource {
     pub(crate) def: model::Resource,
     pub(crate) read: Arc<ReadFn>,
+    pub(crate) cache: Option<CacheHint>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -47,6 +49,7 @@ impl Resource {
         Resource {
             def,
             read: Arc::new(move |uri, ctx| Box::pin(read(uri, ctx)) as BoxFuture<_>),
+            cache: None,
         }
     }
 
@@ -71,6 +74,13 @@ impl Resource {
     /// Sets the description.
     pub fn description(mut self, text: impl Into<String>) -> Self {
         self.def.description = Some(text.into());
+        self
+    }
+
+    /// The caching hint of its `resources/read` results under 2026-07-28 (`ttlMs`,
+    /// `cacheScope`; default: the server's [`CacheHints::read`](super::CacheHints)).
+    pub fn cache(mut self, ttl: std::time::Duration, scope: CacheScope) -> Self {
+        self.cache = Some(super::modern::cache_hint(ttl, scope));
         self
     }
 
@@ -99,6 +109,7 @@ pub struct ResourceTemplate {
     pub(crate) pattern: UriTemplate,
     pub(crate) read: Arc<TemplateReadFn>,
     pub(crate) completions: HashMap<String, Completer>,
+    pub(crate) cache: Option<CacheHint>,
 }
 
 impl std::fmt::Debug for ResourceTemplate {
@@ -133,12 +144,20 @@ impl ResourceTemplate {
             pattern,
             read: Arc::new(move |uri, vars, ctx| Box::pin(read(uri, vars, ctx)) as BoxFuture<_>),
             completions: HashMap::new(),
+            cache: None,
         })
     }
 
     /// Sets the description.
     pub fn description(mut self, text: impl Into<String>) -> Self {
         self.def.description = Some(text.into());
+        self
+    }
+
+    /// The caching hint of its `resources/read` results under 2026-07-28 (`ttlMs`,
+    /// `cacheScope`; default: the server's [`CacheHints::read`](super::CacheHints)).
+    pub fn cache(mut self, ttl: std::time::Duration, scope: CacheScope) -> Self {
+        self.cache = Some(super::modern::cache_hint(ttl, scope));
         self
     }
 

@@ -41,6 +41,8 @@ pub(super) struct SseBody {
     shutdown: Signal,
     on_drop: Option<Box<dyn FnOnce() + Send>>,
     done: bool,
+    /// Whether events carry `id:` lines (not under 2026-07-28, which has no resumption).
+    ids: bool,
 }
 
 impl SseBody {
@@ -70,7 +72,14 @@ impl SseBody {
             shutdown,
             on_drop: None,
             done: false,
+            ids: true,
         }
+    }
+
+    /// Writes events without `id:` lines (2026-07-28 streams cannot be resumed).
+    pub(super) fn without_ids(mut self) -> Self {
+        self.ids = false;
+        self
     }
 
     /// Runs `f` if the body is dropped before the stream ended (the client went away).
@@ -103,9 +112,12 @@ impl Body for SseBody {
             Poll::Ready(Read::Events(events)) => {
                 let mut buf = BytesMut::new();
                 for e in &events {
-                    buf.put_slice(b"id: ");
-                    buf.put_slice(event_id(this.stream, e.seq).as_bytes());
-                    buf.put_slice(b"\ndata: ");
+                    if this.ids {
+                        buf.put_slice(b"id: ");
+                        buf.put_slice(event_id(this.stream, e.seq).as_bytes());
+                        buf.put_slice(b"\n");
+                    }
+                    buf.put_slice(b"data: ");
                     buf.put_slice(&e.json);
                     buf.put_slice(b"\n\n");
                     this.cursor = e.seq;

@@ -24,6 +24,7 @@
 
 mod body;
 mod guard;
+mod modern;
 mod serve;
 mod sessions;
 mod streams;
@@ -291,25 +292,47 @@ where
     if let Err(r) = guard::check_origin(&shared.allow, req.headers()) {
         return r.response();
     }
-    if let Some(v) = req.headers().get(VERSION_HEADER) {
-        let text = v.to_str().unwrap_or("");
-        if !ProtocolVersion::parse(text).is_some_and(|v| ProtocolVersion::LEGACY.contains(&v)) {
-            let known: Vec<&str> = ProtocolVersion::LEGACY.iter().map(|v| v.as_str()).collect();
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "Bad Request: unsupported MCP-Protocol-Version {text:?} (supported: {})",
-                    known.join(", ")
-                ),
-            );
-        }
+    if *req.method() == Method::POST {
+        // The body decides the era; the version header is checked per era.
+        return post(shared, req).await;
+    }
+    if let Some(text) = header_str(req.headers(), VERSION_HEADER)
+        && oxmcp_proto::modern::is_modern_version(text)
+        && session_id(&req).is_none()
+    {
+        // 2026-07-28 has no GET stream and no session to end.
+        return method_not_allowed(&shared);
+    }
+    if let Err(r) = check_legacy_version(req.headers()) {
+        return r;
     }
     match *req.method() {
-        Method::POST => post(shared, req).await,
         Method::GET => get(&shared, &req),
         Method::DELETE => delete(&shared, &req),
         _ => method_not_allowed(&shared),
     }
+}
+
+fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).map(|v| v.to_str().unwrap_or(""))
+}
+
+/// A legacy request's `MCP-Protocol-Version`, if any, must name a legacy revision.
+#[allow(clippy::result_large_err)]
+fn check_legacy_version(headers: &http::HeaderMap) -> Result<(), Response<HttpBody>> {
+    if let Some(text) = header_str(headers, VERSION_HEADER)
+        && !ProtocolVersion::parse(text).is_some_and(|v| ProtocolVersion::LEGACY.contains(&v))
+    {
+        let known: Vec<&str> = ProtocolVersion::LEGACY.iter().map(|v| v.as_str()).collect();
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Bad Request: unsupported MCP-Protocol-Version {text:?} (supported: {})",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn method_not_allowed(shared: &Shared) -> Response<HttpBody> {
@@ -393,10 +416,8 @@ where
         .get(VERSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(ProtocolVersion::parse);
-    let body = match http_body_util::Limited::new(req.into_body(), max)
-        .collect()
-        .await
-    {
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, max).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
         Err(e) => {
@@ -406,6 +427,13 @@ where
             );
         }
     };
+    let header = header_str(&parts.headers, VERSION_HEADER);
+    if oxmcp_proto::modern::era_of(&body, header) == oxmcp_proto::modern::Era::Modern {
+        return modern::post(shared, &parts.headers, body).await;
+    }
+    if let Err(r) = check_legacy_version(&parts.headers) {
+        return r;
+    }
     if shared.opts.stateless {
         return stateless(shared, body, version).await;
     }
@@ -481,6 +509,20 @@ fn is_unaddressed_error(bytes: &[u8]) -> bool {
 }
 
 fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
+    let setup = if id.is_none() {
+        shared.stateless_setup.clone()
+    } else {
+        shared.server.setup()
+    };
+    new_session_with(shared, id, setup)
+}
+
+/// A session record under `setup` (`id: None`: a throwaway one for a single request).
+fn new_session_with(
+    shared: &Arc<Shared>,
+    id: Option<Arc<str>>,
+    setup: Arc<oxmcp_proto::session::ServerSetup>,
+) -> Arc<HttpSession> {
     let sessionless = id.is_none().then(|| shared.sessionless.clone());
     let opts = &shared.opts;
     let streams = Arc::new(Streams::new(StreamLimits {
@@ -489,11 +531,6 @@ fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
         json_only: opts.json_response,
     }));
     let server = shared.server.clone();
-    let setup = if id.is_none() {
-        shared.stateless_setup.clone()
-    } else {
-        server.setup()
-    };
     let session = Session::new(setup, server.options().limits.clone());
     let conn = Arc::new(Connection::new(
         server,
@@ -604,7 +641,12 @@ async fn exchange(
         First::Event(ev) if ev.last => {
             sess.streams.forget(stream);
             guard.0 = None;
-            json_response(StatusCode::OK, ev.json)
+            let status = if sess.conn.is_modern() {
+                modern::status_of(&ev.json)
+            } else {
+                StatusCode::OK
+            };
+            json_response(status, ev.json)
         }
         First::End => {
             // Cancelled before anything was sent: nothing will come. JSON-only mode says
@@ -631,6 +673,9 @@ async fn exchange(
             if let Some(s) = guard.0.take() {
                 body = body.on_disconnect(move || s.close());
             }
+            if sess.conn.is_modern() {
+                body = body.without_ids();
+            }
             sse_response(body.boxed())
         }
     }
@@ -638,8 +683,9 @@ async fn exchange(
 
 /// The priming `retry`, for sessions on 2025-11-25 or later.
 fn priming(shared: &Shared, sess: &HttpSession) -> Option<Duration> {
-    let v = sess.conn.session.lock().version();
-    (v >= Some(ProtocolVersion::V2025_11_25)).then_some(shared.opts.sse_retry)
+    let session = sess.conn.session.lock();
+    let resumable = !session.is_modern() && session.version() >= Some(ProtocolVersion::V2025_11_25);
+    resumable.then_some(shared.opts.sse_retry)
 }
 
 fn json_response(status: StatusCode, bytes: impl Into<Bytes>) -> Response<HttpBody> {
