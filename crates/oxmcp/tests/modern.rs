@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::http::{Sse, json_body, request, send};
 use http::{Response, StatusCode};
-use oxmcp::model::{CallToolResult, LoggingLevel, ResourceContents};
+use oxmcp::model::{CallToolResult, LoggingLevel};
 use oxmcp::server::{Prompt, Resource, Server, Tool};
 use oxmcp::transport::http::{HttpBody, HttpOptions, HttpService};
 use oxmcp_testkit::schemas;
