@@ -223,6 +223,8 @@ fn full_server_capabilities() -> ServerCapabilities {
                 }),
             }),
         }),
+        // 2026-07-28 only: not part of the legacy schemas checked here.
+        extensions: None,
     }
 }
 
@@ -255,6 +257,8 @@ fn full_client_capabilities() -> ClientCapabilities {
                 }),
             }),
         }),
+        // 2026-07-28 only: not part of the legacy schemas checked here.
+        extensions: None,
     }
 }
 

@@ -195,7 +195,7 @@ pub struct ConnectionStats {
     pub pending_outgoing: usize,
     /// Handler tasks not yet reaped.
     pub handler_tasks: usize,
-    /// Tasks (2025-11-25) held by the session.
+    /// Tasks held: 2025-11-25 tasks of the sessions, and (in [`Server::stats`](crate::server::Server::stats)) the server's 2026-07-28 extension tasks.
     pub tasks: usize,
     /// Handlers waiting for a client's answer.
     pub waiters: usize,

@@ -273,7 +273,11 @@ fn prompt_result(v: Value) -> Result<GetPromptResult, Error> {
 fn server(options: ServerOptions) -> Result<Server, Error> {
     let mut b =
         Server::builder("oxmcp-conformance-server", env!("CARGO_PKG_VERSION")).options(options);
-    for t in tools()?.into_iter().chain(modern::tools()?) {
+    for t in tools()?
+        .into_iter()
+        .chain(modern::tools()?)
+        .chain(modern::task_tools())
+    {
         b = b.tool(t);
     }
     for p in modern::prompts() {

@@ -309,3 +309,149 @@ pub(crate) fn prompts() -> Vec<Prompt> {
         },
     )]
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct GreetArgs {
+    /// Who to greet.
+    name: String,
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct ComputeArgs {
+    /// How long to compute, in seconds (0: at once; at most 3600).
+    seconds: u64,
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct DeleteArgs {
+    /// The file to delete (nothing is deleted: a fixture).
+    filename: String,
+}
+
+fn confirm_params(message: &str) -> Result<Input, Error> {
+    Ok(Input::Elicit(serde_json::from_value(json!({
+        "message": message,
+        "requestedSchema": {
+            "type": "object",
+            "properties": { "confirm": { "type": "boolean", "description": message } },
+            "required": ["confirm"]
+        }
+    }))?))
+}
+
+fn confirmed(a: &Answer) -> bool {
+    matches!(a, Answer::Elicit(e) if e.content.as_ref().and_then(|c| c.get("confirm")).and_then(Value::as_bool) == Some(true))
+}
+
+/// The fixtures of the 2026-07-28 tasks extension's scenarios (each also works on a
+/// legacy session, where task-supporting tools may run as 2025-11-25 tasks).
+pub(crate) fn task_tools() -> Vec<Tool> {
+    use oxmcp::server::TaskSupport;
+    use std::time::Duration;
+    vec![
+        Tool::new(
+            "greet",
+            "Greets `name` (sync only).",
+            |a: GreetArgs, _| async move { text(format!("Hello, {}!", a.name)) },
+        ),
+        Tool::new(
+            "slow_compute",
+            "Computes for `seconds` seconds (a task when the client takes tasks).",
+            |a: ComputeArgs, _| async move {
+                if a.seconds > 3600 {
+                    return Ok(CallToolResult::error_text(format!(
+                        "seconds must be at most 3600, got {}",
+                        a.seconds
+                    )));
+                }
+                tokio::time::sleep(Duration::from_secs(a.seconds)).await;
+                text(format!("computed for {} seconds", a.seconds))
+            },
+        )
+        .task_support(TaskSupport::Optional),
+        no_args(
+            "failing_job",
+            "Fails (a tool error) after about a second; runs only as a task.",
+            |_, _| async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(CallToolResult::error_text(
+                    "failing_job failed, as it always does",
+                ))
+            },
+        )
+        .task_support(TaskSupport::Required),
+        no_args(
+            "protocol_error_job",
+            "Ends with a protocol error (not a tool error).",
+            |_, _| async move {
+                Err(Error::Rpc(oxmcp::ErrorObject::internal(
+                    "protocol_error_job hit an internal error, as it always does",
+                )))
+            },
+        )
+        .task_support(TaskSupport::Optional),
+        Tool::new(
+            "confirm_delete",
+            "Asks the user to confirm, then pretends to delete `filename`.",
+            |a: DeleteArgs, ctx| async move {
+                let answer = ask(
+                    &ctx,
+                    "confirm",
+                    confirm_params(&format!("Delete {}?", a.filename))?,
+                )
+                .await?;
+                if confirmed(&answer) {
+                    text(format!("Deleted {}", a.filename))
+                } else {
+                    text(format!("Kept {}", a.filename))
+                }
+            },
+        )
+        .task_support(TaskSupport::Optional),
+        no_args(
+            "multi_input",
+            "Asks two questions at once.",
+            |_, ctx| async move {
+                let answers = ctx
+                    .inputs(vec![
+                        ("first".into(), elicit_params("First answer?", "answer")?),
+                        ("second".into(), elicit_params("Second answer?", "answer")?),
+                    ])
+                    .await?;
+                let mut parts: Vec<_> = answers
+                    .iter()
+                    .map(|(k, a)| format!("{k}: {}", describe(a)))
+                    .collect();
+                parts.sort();
+                text(format!("Both answers received ({})", parts.join("; ")))
+            },
+        )
+        .task_support(TaskSupport::Optional),
+        no_args(
+            "test_tool_with_task",
+            "Asks the user's name, then works on as a task.",
+            |_, ctx| async move {
+                let answer = ask(
+                    &ctx,
+                    "user_name",
+                    elicit_params("What is your name?", "name")?,
+                )
+                .await?;
+                ctx.start_task().await?;
+                let name = match &answer {
+                    Answer::Elicit(e) => e
+                        .content
+                        .as_ref()
+                        .and_then(|c| c.get("name"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("nobody")
+                        .to_owned(),
+                    other => describe(other),
+                };
+                text(format!("Task finished for {name}"))
+            },
+        )
+        .task_support(TaskSupport::Required)
+        .task_after_input(),
+    ]
+}

@@ -125,6 +125,10 @@ pub struct ServerCapabilities {
     /// Present if the server supports task-augmented requests (2025-11-25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<ServerTasksCapability>,
+    /// Extensions the server supports, by identifier (2026-07-28), e.g.
+    /// `io.modelcontextprotocol/tasks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<BTreeMap<String, JsonObject>>,
 }
 
 /// The client's sampling capability.
@@ -215,6 +219,9 @@ pub struct ClientCapabilities {
     /// Present if the client supports task-augmented requests (2025-11-25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<ClientTasksCapability>,
+    /// Extensions the client supports, by identifier (2026-07-28).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<BTreeMap<String, JsonObject>>,
 }
 
 /// The parameters of `initialize`.

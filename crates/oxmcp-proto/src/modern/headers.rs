@@ -2,8 +2,8 @@
 //! `Mcp-Param-*`, written by clients and checked by servers against the body.
 //!
 //! - `Mcp-Method` is the JSON-RPC method;
-//! - `Mcp-Name` is the tool or prompt name of `tools/call` / `prompts/get`, or the URI of
-//!   `resources/read`;
+//! - `Mcp-Name` is the tool or prompt name of `tools/call` / `prompts/get`, the URI of
+//!   `resources/read`, or the task id of `tasks/get`, `tasks/update`, `tasks/cancel`;
 //! - `Mcp-Param-{H}` mirrors the argument whose property schema carries
 //!   `"x-mcp-header": "{H}"`, when the argument is present and not null.
 //!
@@ -89,7 +89,10 @@ pub fn marked_arguments(schema: &Map<String, Value>) -> Vec<(String, String)> {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Target {
+    #[serde(default)]
+    task_id: Option<Value>,
     #[serde(default)]
     name: Option<Value>,
     #[serde(default)]
@@ -104,6 +107,8 @@ pub fn name_of(method: &str, params: Option<&RawValue>) -> Option<String> {
     let v = match method {
         "tools/call" | "prompts/get" => t.name?,
         "resources/read" => t.uri?,
+        // The tasks extension (SEP-2663) names the task.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => t.task_id?,
         _ => return None,
     };
     v.as_str().map(str::to_owned)

@@ -167,6 +167,10 @@ pub fn method_known(method: &str, caps: &crate::model::ServerCapabilities) -> bo
         }
         "prompts/list" | "prompts/get" => caps.prompts.is_some(),
         "completion/complete" => caps.completions.is_some(),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => caps
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.contains_key(super::TASKS_EXTENSION)),
         _ => false,
     }
 }

@@ -44,6 +44,10 @@ pub const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 /// belongs to.
 pub const SUBSCRIPTION_ID_KEY: &str = "io.modelcontextprotocol/subscriptionId";
 
+/// The tasks extension of 2026-07-28 (SEP-2663): server-directed tasks, `tasks/get`,
+/// `tasks/update`, `tasks/cancel`.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
 /// The revisions served without a handshake, advertised by `server/discover` and in every
 /// -32022 error (legacy revisions stay reachable through `initialize`).
 pub const SUPPORTED: [ProtocolVersion; 1] = [ProtocolVersion::V2026_07_28];

@@ -64,7 +64,12 @@ struct Inner {
     /// For a task's background run: the task id and the last progress sent.
     task: Option<(String, Mutex<Option<f64>>)>,
     /// Under 2026-07-28, for methods that may need input: this round's answers and asks.
-    round: std::sync::OnceLock<Round>,
+    round: std::sync::OnceLock<Arc<Round>>,
+    /// Under the 2026-07-28 tasks extension: the task this run belongs to (input calls then
+    /// wait for `tasks/update`).
+    ext_task: Mutex<Option<String>>,
+    /// Where [`Context::start_task`] announces the task it created.
+    escalate: Mutex<Option<oneshot::Sender<String>>>,
     /// The caching hint of the resource being read (2026-07-28).
     cache: Mutex<Option<CacheHint>>,
 }
@@ -95,6 +100,8 @@ impl Context {
                 state: Mutex::new(HashMap::new()),
                 task: None,
                 round: Default::default(),
+                ext_task: Mutex::new(None),
+                escalate: Mutex::new(None),
                 cache: Mutex::new(None),
             }),
         }
@@ -115,6 +122,8 @@ impl Context {
                 state: Mutex::new(HashMap::new()),
                 task: Some((task_id, Mutex::new(None))),
                 round: Default::default(),
+                ext_task: Mutex::new(None),
+                escalate: Mutex::new(None),
                 cache: Mutex::new(None),
             }),
         }
@@ -123,12 +132,70 @@ impl Context {
     /// Begins a 2026-07-28 round: the answers so far and the values stored by earlier rounds.
     pub(crate) fn start_round(&self, round: Round, values: serde_json::Map<String, Value>) {
         self.inner.state.lock().extend(values);
-        let _ = self.inner.round.set(round);
+        let _ = self.inner.round.set(Arc::new(round));
     }
 
     /// The 2026-07-28 round this request runs in, if any.
     pub(crate) fn round(&self) -> Option<&Round> {
-        self.inner.round.get()
+        self.inner.round.get().map(|r| &**r)
+    }
+
+    /// The context of a 2026-07-28 task's run: the request's round and values, a
+    /// cancellation of its own (the request ending does not stop the task), and `task`
+    /// (or none yet, when the handler will call [`Context::start_task`]).
+    pub(crate) fn for_ext_task(&self, task: Option<String>) -> Context {
+        let inner = &self.inner;
+        let round = std::sync::OnceLock::new();
+        if let Some(r) = inner.round.get() {
+            let _ = round.set(r.clone());
+        }
+        Context {
+            inner: Arc::new(Inner {
+                conn: inner.conn.clone(),
+                request_id: inner.request_id.clone(),
+                progress_token: None,
+                meta: inner.meta.clone(),
+                cancel: CancellationToken::new(),
+                state: Mutex::new(inner.state.lock().clone()),
+                task: None,
+                round,
+                ext_task: Mutex::new(task),
+                escalate: Mutex::new(None),
+                cache: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The 2026-07-28 task this run belongs to, if any.
+    pub(crate) fn ext_task(&self) -> Option<String> {
+        self.inner.ext_task.lock().clone()
+    }
+
+    pub(crate) fn set_escalation(&self, tx: oneshot::Sender<String>) {
+        *self.inner.escalate.lock() = Some(tx);
+    }
+
+    /// For a tool built with [`Tool::task_after_input`](super::Tool::task_after_input)
+    /// under the 2026-07-28 tasks extension: creates the task now; the client gets it as
+    /// the call's result while this handler runs on in the background. Elsewhere it does
+    /// nothing.
+    pub async fn start_task(&self) -> Result<(), Error> {
+        let Some(tx) = self.inner.escalate.lock().take() else {
+            return Ok(());
+        };
+        let server = self.inner.conn.server();
+        let retry = self
+            .inner
+            .conn
+            .session
+            .lock()
+            .limits()
+            .retry_after
+            .as_millis() as u64;
+        let (id, _) = server.ext_tasks().create(now(), retry)?;
+        *self.inner.ext_task.lock() = Some(id.clone());
+        let _ = tx.send(id);
+        Ok(())
     }
 
     /// The values stored with [`Context::set_state`], to carry to the next round.
@@ -300,7 +367,7 @@ impl Context {
         &self,
         requests: Vec<(String, Input)>,
     ) -> Result<HashMap<String, Answer>, InputError> {
-        if let Some(round) = self.round() {
+        if let Some(round) = self.round().filter(|_| self.ext_task().is_none()) {
             let mut answers = HashMap::new();
             let mut missing = None;
             for (key, input) in requests {
@@ -380,12 +447,51 @@ impl Context {
         Err(InputError::Required(key.to_owned()))
     }
 
+    /// A 2026-07-28 task's input: an answer gathered before the task began, or an input
+    /// request the task shows until `tasks/update` answers it.
+    async fn task_input<P: Serialize, R: DeserializeOwned>(
+        &self,
+        task: &str,
+        key: &str,
+        need: ClientNeed,
+        params: &P,
+    ) -> Result<R, InputError> {
+        let method = Session::need_method(need);
+        let checked = self.inner.conn.session.lock().check_client_need(need);
+        checked.map_err(InputError::Unsupported)?;
+        let known = self.round().and_then(|r| r.responses.get(key).cloned());
+        let answer = match known {
+            Some(a) => a,
+            None => {
+                let params = serde_json::to_value(params)
+                    .map_err(|e| InputError::Malformed(e.to_string()))?;
+                let request = oxmcp_proto::modern::shape::input_request(method, params);
+                let rx = self
+                    .inner
+                    .conn
+                    .server()
+                    .ext_tasks()
+                    .ask(task, key, request)
+                    .ok_or(InputError::Closed)?;
+                rx.await.map_err(|_| InputError::Closed)?
+            }
+        };
+        serde_json::from_value(answer).map_err(|e| {
+            InputError::Malformed(format!(
+                "the answer to {key:?} is not a valid {method} result: {e}"
+            ))
+        })
+    }
+
     async fn input<P: Serialize, R: DeserializeOwned>(
         &self,
         key: &str,
         need: ClientNeed,
         params: &P,
     ) -> Result<R, InputError> {
+        if let Some(task) = self.ext_task() {
+            return self.task_input(&task, key, need, params).await;
+        }
         if let Some(round) = self.round() {
             return self.modern_input(round, key, need, params);
         }

@@ -170,7 +170,9 @@ struct TaskParams {
 
 /// A tool's outcome as a result: handler failures become `isError: true` results, except
 /// JSON-RPC errors the handler chose on purpose.
-fn tool_outcome(r: Result<CallToolResult, Error>) -> Result<CallToolResult, ErrorObject> {
+pub(crate) fn tool_outcome(
+    r: Result<CallToolResult, Error>,
+) -> Result<CallToolResult, ErrorObject> {
     match r {
         Ok(result) => Ok(result),
         Err(Error::Rpc(e)) => Err(e),

@@ -27,7 +27,9 @@ pub(crate) mod dispatch;
 pub mod modern;
 pub mod prompt;
 pub mod resource;
+pub(crate) mod task_ext;
 pub(crate) mod tasks;
+pub(crate) mod tasks_route;
 pub mod tool;
 pub mod uri_template;
 
@@ -147,6 +149,7 @@ struct Inner {
     registry: RwLock<Registry>,
     cursors: CursorCodec,
     state: oxmcp_proto::modern::state::StateCodec,
+    ext_tasks: task_ext::ExtTasks,
     changes: broadcast::Sender<Change>,
     on_notification: Option<NotificationHook>,
     connections: parking_lot::Mutex<Vec<std::sync::Weak<crate::connection::Connection>>>,
@@ -218,6 +221,8 @@ impl Server {
             .iter()
             .map(|c| c.stats())
             .fold(Default::default(), |a, b| a + b);
+        let mut total: crate::connection::ConnectionStats = total;
+        total.tasks += self.inner.ext_tasks.len();
         (conns.len(), total)
     }
 
@@ -227,6 +232,10 @@ impl Server {
 
     pub(crate) fn cursors(&self) -> &CursorCodec {
         &self.inner.cursors
+    }
+
+    pub(crate) fn ext_tasks(&self) -> &task_ext::ExtTasks {
+        &self.inner.ext_tasks
     }
 
     pub(crate) fn state_codec(&self) -> &oxmcp_proto::modern::state::StateCodec {
@@ -494,7 +503,14 @@ impl ServerBuilder {
         let state = modern::state_codec(&self.options.modern);
         let setup = ServerSetup::new(self.info, capabilities, self.instructions);
         let mut modern_setup = setup.clone();
-        modern_setup.capabilities.tasks = None;
+        // 2026-07-28 has no core tasks; the tasks extension takes their place.
+        if modern_setup.capabilities.tasks.take().is_some() {
+            modern_setup.capabilities.extensions = Some(std::collections::BTreeMap::from([(
+                oxmcp_proto::modern::TASKS_EXTENSION.to_owned(),
+                serde_json::Map::new(),
+            )]));
+        }
+        let ext_tasks = task_ext::ExtTasks::new(self.options.tasks.clone());
         Server {
             inner: Arc::new(Inner {
                 setup: Arc::new(setup),
@@ -503,6 +519,7 @@ impl ServerBuilder {
                 registry: RwLock::new(self.registry),
                 cursors: CursorCodec::new(key),
                 state,
+                ext_tasks,
 
                 changes,
                 on_notification: self.on_notification,

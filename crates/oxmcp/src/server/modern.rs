@@ -201,15 +201,24 @@ pub(crate) async fn route(
         "subscriptions/listen" => return listen(conn, &ctx, params.as_deref()).await,
         _ => {}
     }
+    if let "tasks/get" | "tasks/update" | "tasks/cancel" = method {
+        let out = super::tasks_route::route(conn, method, params.as_deref());
+        return finish(&server, &ctx, method, out.and_then(to_raw));
+    }
     if may_require_input(method) {
         let (round, values) = open_round(&server, method, params.as_deref())?;
         ctx.start_round(round, values);
+    }
+    if method == "tools/call"
+        && let Some(outcome) = super::tasks_route::call_as_task(conn, &ctx, params.as_deref()).await
+    {
+        return finish(&server, &ctx, method, outcome);
     }
     let outcome = super::dispatch::route_legacy(conn, ctx.clone(), method, params).await;
     finish(&server, &ctx, method, outcome)
 }
 
-fn to_raw(v: Value) -> Result<Box<RawValue>, ErrorObject> {
+pub(crate) fn to_raw(v: Value) -> Result<Box<RawValue>, ErrorObject> {
     serde_json::value::to_raw_value(&v).map_err(|e| ErrorObject::internal(e.to_string()))
 }
 
@@ -270,11 +279,8 @@ fn finish(
 /// The `server/discover` result.
 fn discover(conn: &Connection) -> Value {
     let server = conn.server();
-    let setup = server.setup();
-    let mut caps = serde_json::to_value(&setup.capabilities).unwrap_or_else(|_| json!({}));
-    if let Some(c) = caps.as_object_mut() {
-        c.remove("tasks");
-    }
+    let setup = server.modern_setup();
+    let caps = serde_json::to_value(&setup.capabilities).unwrap_or_else(|_| json!({}));
     let mut out = Map::new();
     out.insert(
         "supportedVersions".into(),

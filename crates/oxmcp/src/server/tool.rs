@@ -14,6 +14,9 @@ use super::BoxFuture;
 use super::context::Context;
 use crate::error::Error;
 
+/// A tool's handler, type-erased.
+pub(crate) type ToolFnPub = ToolFn;
+
 type ToolFn = dyn Fn(Option<Box<RawValue>>, Context) -> BoxFuture<Result<CallToolResult, Error>>
     + Send
     + Sync;
@@ -46,6 +49,8 @@ pub struct Tool {
     pub(crate) def: model::Tool,
     pub(crate) handler: Arc<ToolFn>,
     pub(crate) task_support: TaskSupport,
+    /// The 2026-07-28 task is created when the handler calls `Context::start_task`.
+    pub(crate) task_after_input: bool,
 }
 
 impl std::fmt::Debug for Tool {
@@ -114,6 +119,7 @@ impl Tool {
             def,
             handler,
             task_support: TaskSupport::Forbidden,
+            task_after_input: false,
         }
     }
 
@@ -190,6 +196,7 @@ impl Tool {
             def,
             handler,
             task_support: TaskSupport::Forbidden,
+            task_after_input: false,
         })
     }
 
@@ -220,6 +227,16 @@ impl Tool {
                 task_support: Some(s.as_str().to_owned()),
             }),
         };
+        self
+    }
+
+    /// Under the 2026-07-28 tasks extension, creates the task only when the handler calls
+    /// [`Context::start_task`]: input it asks for before that is gathered through
+    /// `input_required` rounds of the `tools/call` itself, and the call that brings the
+    /// last answer returns the task. Without this, a task-supporting tool becomes a task
+    /// before its handler runs. (Other revisions ignore it: `start_task` does nothing.)
+    pub fn task_after_input(mut self) -> Self {
+        self.task_after_input = true;
         self
     }
 
