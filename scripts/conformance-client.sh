@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suite's client scenarios against an MCP client binary.
+# Runs the official MCP conformance suite's client scenarios against an MCP client binary:
+# the stable line (0.1.16) runs the handshake-era scenarios, the preview line
+# (0.2.0-alpha.12, `conformance-next`) the 2026-07-28 ones with `--spec-version 2026-07-28`
+# (the suite then sets MCP_CONFORMANCE_PROTOCOL_VERSION=2026-07-28 for the client).
 #
 #   scripts/conformance-client.sh <client binary> [node binary]
 #
@@ -22,8 +25,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 client="$(realpath "$1")"
 node="${2:-$root/tests/interop/node_modules/.bin/node}"
 suite="$root/tests/interop/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+next_suite="$root/tests/interop/node_modules/conformance-next/dist/index.js"
 [[ -x "$client" ]] || die "no client binary at $client"
-[[ -x "$node" && -f "$suite" ]] || die "the conformance suite is not installed: run scripts/setup-interop.sh (expected $node and $suite)"
+[[ -x "$node" && -f "$suite" && -f "$next_suite" ]] || die "the conformance suite is not installed: run scripts/setup-interop.sh (expected $node, $suite and $next_suite)"
 command -v unshare >/dev/null && command -v ip >/dev/null || die "needs unshare (util-linux) and ip (iproute2)"
 unshare -n true 2>/dev/null || die "cannot create a network namespace (unshare -n needs root or CAP_SYS_ADMIN)"
 
@@ -35,23 +39,39 @@ else
     keep=0
 fi
 mkdir -p "$out"
-scenarios=(initialize tools_call elicitation-sep1034-client-defaults sse-retry)
+# "suite scenario [extra suite arguments]" per line.
+runs=(
+    "$suite initialize"
+    "$suite tools_call"
+    "$suite elicitation-sep1034-client-defaults"
+    "$suite sse-retry"
+    "$next_suite tools_call --spec-version 2026-07-28"
+    "$next_suite request-metadata --spec-version 2026-07-28"
+    "$next_suite sep-2322-client-request-state --spec-version 2026-07-28"
+    "$next_suite http-standard-headers --spec-version 2026-07-28"
+    "$next_suite http-custom-headers --spec-version 2026-07-28"
+    "$next_suite http-invalid-tool-headers --spec-version 2026-07-28"
+    "$next_suite json-schema-ref-no-deref --spec-version 2026-07-28"
+)
 failed=0
-for scenario in "${scenarios[@]}"; do
-    dir="$out/$scenario"
+for run in "${runs[@]}"; do
+    read -r run_suite scenario extra <<<"$run"
+    label="$scenario${extra:+ ($extra)}"
+    dir="$out/$scenario${extra:+-2026}"
     rm -rf "$dir"
     mkdir -p "$dir"
-    echo "conformance-client: scenario $scenario"
+    echo "conformance-client: scenario $label"
     # The suite exits non-zero on any failure or warning; the checks file is judged below
     # either way, so its verdict is kept but not trusted alone.
     set +e
-    unshare -n sh -c 'ip link set lo up && exec "$0" "$1" client --command "$2" --scenario "$3" -o "$4"' \
-        "$node" "$suite" "$client" "$scenario" "$dir" </dev/null >"$dir/suite.log" 2>&1
+    # shellcheck disable=SC2086 # $extra is a list of arguments
+    unshare -n sh -c 'ip link set lo up && n="$0" s="$1" c="$2" sc="$3" o="$4" && shift 4 && exec "$n" "$s" client --command "$c" --scenario "$sc" -o "$o" "$@"' \
+        "$node" "$run_suite" "$client" "$scenario" "$dir" $extra </dev/null >"$dir/suite.log" 2>&1
     status=$?
     set -e
     checks="$(find "$dir" -name checks.json | head -n 1)"
     if [[ -z "$checks" ]]; then
-        echo "conformance-client: $scenario wrote no checks.json (suite exit $status):" >&2
+        echo "conformance-client: $label wrote no checks.json (suite exit $status):" >&2
         cat "$dir/suite.log" >&2
         failed=1
         continue
@@ -64,9 +84,9 @@ for scenario in "${scenarios[@]}"; do
         console.log(`${n("SUCCESS")} ${n("FAILURE")} ${n("WARNING")}`);
     ' "$checks")"
     read -r ok failures warnings <<<"$summary"
-    echo "conformance-client: $scenario: $ok passed, $failures failed, $warnings warnings (suite exit $status)"
+    echo "conformance-client: $label: $ok passed, $failures failed, $warnings warnings (suite exit $status)"
     if [[ "$ok" -eq 0 || "$failures" -ne 0 || "$warnings" -ne 0 || "$status" -ne 0 ]]; then
-        echo "conformance-client: $scenario did not pass; the suite said:" >&2
+        echo "conformance-client: $label did not pass; the suite said:" >&2
         cat "$dir/suite.log" >&2
         failed=1
     fi
@@ -76,8 +96,8 @@ if [[ "$failed" -ne 0 ]]; then
     exit 1
 fi
 if [[ "$keep" -eq 1 ]]; then
-    echo "conformance-client: all ${#scenarios[@]} scenarios passed with no warnings (results in $out)"
+    echo "conformance-client: all ${#runs[@]} scenarios passed with no warnings (results in $out)"
 else
     rm -rf "$out"
-    echo "conformance-client: all ${#scenarios[@]} scenarios passed with no warnings"
+    echo "conformance-client: all ${#runs[@]} scenarios passed with no warnings"
 fi

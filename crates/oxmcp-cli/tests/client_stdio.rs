@@ -17,6 +17,11 @@ async fn drives_the_demo_server_over_stdio() {
         .await
         .unwrap();
     assert_eq!(c.server_info().unwrap().name, "oxmcp-demo");
+    // oxmcp serves 2026-07-28, which the client tries first.
+    assert_eq!(
+        c.protocol_version(),
+        Some(oxmcp::ProtocolVersion::V2026_07_28)
+    );
     let names: Vec<String> = c
         .list_all_tools()
         .await
@@ -32,10 +37,16 @@ async fn drives_the_demo_server_over_stdio() {
     assert_eq!(r.content[0].as_text(), Some("5"));
     let parsed =
         StdioCommand::parse(&format!("'{}' serve --stdio", env!("CARGO_BIN_EXE_oxmcp"))).unwrap();
+    // Pinned to the handshake revisions, the same server answers initialize and ping.
     let c2 = Client::builder("t", "1")
+        .era(oxmcp::client::Era::Legacy)
         .connect_stdio(parsed)
         .await
         .unwrap();
+    assert_eq!(
+        c2.protocol_version(),
+        Some(oxmcp::ProtocolVersion::V2025_11_25)
+    );
     c2.ping().await.unwrap();
 }
 

@@ -1,4 +1,7 @@
-//! The client side of a legacy session (2024-11-05 … 2025-11-25) as plain data.
+//! The client side of a session as plain data: a legacy one (2024-11-05 … 2025-11-25,
+//! after `initialize`), or the stateless 2026-07-28 ("modern": every request carries the
+//! protocol version and the client's capabilities in `_meta`, `server/discover` replaces
+//! `initialize`; see [`ClientSession::probe_modern`]).
 //!
 //! [`ClientSession`] keeps the requests the client sent (with deadlines and progress
 //! tokens) and the requests the server sent (sampling, elicitation, roots) while the
@@ -121,7 +124,28 @@ pub struct ClientSession {
     by_token: HashMap<ProgressToken, i64>,
     incoming: HashSet<RequestId>,
     next_id: i64,
+    /// Speaking 2026-07-28: what goes into every request's `_meta`.
+    modern: Option<ModernMeta>,
 }
+
+/// What a 2026-07-28 client puts into every request's `_meta`.
+#[derive(Debug, Clone)]
+struct ModernMeta {
+    capabilities: Value,
+    info: Value,
+    log_level: Option<crate::model::LoggingLevel>,
+}
+
+/// The methods 2026-07-28 removed: a modern client refuses to send them.
+const REMOVED_IN_MODERN: [&str; 7] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "tasks/list",
+    "tasks/result",
+];
 
 impl ClientSession {
     /// A session that will answer the server's requests for `answers` (any of
@@ -138,7 +162,67 @@ impl ClientSession {
             by_token: HashMap::new(),
             incoming: HashSet::new(),
             next_id: 1,
+            modern: None,
         }
+    }
+
+    /// Speaks 2026-07-28 from now on: every request carries the version, `capabilities`
+    /// and `info` in its `_meta`. Until [`ClientSession::discovered`] accepts a discover
+    /// result, only `server/discover` may be sent.
+    pub fn probe_modern(&mut self, capabilities: Value, info: Value) {
+        self.modern = Some(ModernMeta {
+            capabilities,
+            info,
+            log_level: None,
+        });
+    }
+
+    /// Stops speaking 2026-07-28 (the server turned out to be an older one).
+    pub fn abandon_modern(&mut self) {
+        self.modern = None;
+        self.version = None;
+    }
+
+    /// Whether this session speaks 2026-07-28.
+    pub fn is_modern(&self) -> bool {
+        self.modern.is_some()
+    }
+
+    /// 2026-07-28: the log level every later request opts in to (`None`: no log messages).
+    pub fn set_modern_log_level(&mut self, level: Option<crate::model::LoggingLevel>) {
+        if let Some(m) = self.modern.as_mut() {
+            m.log_level = level;
+        }
+    }
+
+    /// Takes a `server/discover` result: it counts only if it is a complete discover
+    /// result that offers a revision this client speaks (some servers answer unknown
+    /// methods with `{}`). Then the session is a 2026-07-28 one.
+    pub fn discovered(&mut self, result: &RawValue) -> Result<(), ErrorObject> {
+        let r: crate::modern::model::DiscoverResult = serde_json::from_str(result.get())
+            .map_err(|e| ErrorObject::invalid_params(format!("not a discover result: {e}")))?;
+        if r.result_type != "complete" {
+            return Err(ErrorObject::invalid_params(format!(
+                "not a complete discover result (resultType {:?})",
+                r.result_type
+            )));
+        }
+        let version = r
+            .supported_versions
+            .iter()
+            .filter_map(|v| ProtocolVersion::parse(v))
+            .find(|v| crate::modern::SUPPORTED.contains(v))
+            .ok_or_else(|| {
+                ErrorObject::invalid_params(format!(
+                    "the server offers {:?}, none of which this client speaks without a handshake",
+                    r.supported_versions
+                ))
+            })?;
+        self.version = Some(version);
+        self.server_info = r.server_info();
+        self.server_capabilities = r.capabilities;
+        self.instructions = r.instructions;
+        Ok(())
     }
 
     /// The negotiated revision, once `initialize` was answered.
@@ -203,6 +287,9 @@ impl ClientSession {
 
     /// Whether the server declared what `method` needs (and the revision has it).
     fn gate(&self, method: &str) -> Result<(), ErrorObject> {
+        if self.modern.is_some() {
+            return self.gate_modern(method);
+        }
         let Some(version) = self.version else {
             return match method {
                 "initialize" | "ping" => Ok(()),
@@ -211,45 +298,45 @@ impl ClientSession {
                 ))),
             };
         };
-        let c = &self.server_capabilities;
-        let (ok, what) = match method {
-            "ping" => (true, ""),
-            "initialize" => (false, "a second initialize"),
-            "tools/list" | "tools/call" => (c.tools.is_some(), "tools"),
-            "resources/list" | "resources/read" | "resources/templates/list" => {
-                (c.resources.is_some(), "resources")
-            }
-            "resources/subscribe" | "resources/unsubscribe" => (
-                c.resources
-                    .as_ref()
-                    .is_some_and(|r| r.subscribe == Some(true)),
-                "resources.subscribe",
-            ),
-            "prompts/list" | "prompts/get" => (c.prompts.is_some(), "prompts"),
-            "completion/complete" => (
-                c.completions.is_some() || version == ProtocolVersion::V2024_11_05,
-                "completions",
-            ),
-            "logging/setLevel" => (c.logging.is_some(), "logging"),
-            "tasks/get" | "tasks/result" => (c.tasks.is_some(), "tasks"),
-            "tasks/list" => (
-                c.tasks.as_ref().is_some_and(|t| t.list.is_some()),
-                "tasks.list",
-            ),
-            "tasks/cancel" => (
-                c.tasks.as_ref().is_some_and(|t| t.cancel.is_some()),
-                "tasks.cancel",
-            ),
-            _ => (true, ""),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(
+        capability_gate(&self.server_capabilities, version, method)
+    }
+
+    fn gate_modern(&self, method: &str) -> Result<(), ErrorObject> {
+        if REMOVED_IN_MODERN.contains(&method) {
+            return Err(
                 ErrorObject::method_not_found(method).with_data(serde_json::json!({
-                    "reason": format!("the server did not declare {what}")
+                    "reason": "protocol revision 2026-07-28 has no such method"
                 })),
-            )
+            );
+        }
+        match (self.version, method) {
+            (_, "server/discover") => Ok(()),
+            (None, _) => Err(ErrorObject::invalid_request(format!(
+                "the server is not discovered yet: cannot send {method}"
+            ))),
+            (Some(_), "subscriptions/listen") => Ok(()),
+            (Some(_), "tasks/get" | "tasks/update" | "tasks/cancel") => {
+                let ok = self
+                    .server_capabilities
+                    .extensions
+                    .as_ref()
+                    .is_some_and(|e| e.contains_key(crate::modern::TASKS_EXTENSION));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(
+                        ErrorObject::method_not_found(method).with_data(serde_json::json!({
+                            "reason": "the server did not declare the tasks extension"
+                        })),
+                    )
+                }
+            }
+            // The capability rules are the same as the newest legacy revision's.
+            (Some(_), _) => capability_gate(
+                &self.server_capabilities,
+                ProtocolVersion::LATEST_LEGACY,
+                method,
+            ),
         }
     }
 
@@ -280,7 +367,27 @@ impl ClientSession {
             ),
             None => None,
         };
-        if let (Some(p), Some(v)) = (params.as_mut(), self.version) {
+        if let Some(m) = &self.modern {
+            let p = params.get_or_insert_with(|| serde_json::json!({}));
+            if let Some(obj) = p.as_object_mut() {
+                let meta = obj.entry("_meta").or_insert_with(|| serde_json::json!({}));
+                if let Some(meta) = meta.as_object_mut() {
+                    use crate::modern as m2;
+                    meta.insert(
+                        m2::PROTOCOL_VERSION_KEY.into(),
+                        m2::SUPPORTED[0].as_str().into(),
+                    );
+                    meta.insert(m2::CLIENT_CAPABILITIES_KEY.into(), m.capabilities.clone());
+                    meta.insert(m2::CLIENT_INFO_KEY.into(), m.info.clone());
+                    if let Some(level) = m.log_level {
+                        meta.insert(
+                            m2::LOG_LEVEL_KEY.into(),
+                            serde_json::to_value(level).unwrap_or(Value::Null),
+                        );
+                    }
+                }
+            }
+        } else if let (Some(p), Some(v)) = (params.as_mut(), self.version) {
             crate::model::downgrade::downgrade_request(method, v, p);
         }
         let token = opts.progress.then_some(ProgressToken::Number(id));
@@ -522,6 +629,53 @@ impl ClientSession {
         self.by_token.clear();
         self.incoming.clear();
         self.pending.drain().map(|(id, _)| id).collect()
+    }
+}
+
+/// Whether a server with capabilities `c` (on `version`) takes `method`.
+fn capability_gate(
+    c: &ServerCapabilities,
+    version: ProtocolVersion,
+    method: &str,
+) -> Result<(), ErrorObject> {
+    let (ok, what) = match method {
+        "ping" => (true, ""),
+        "initialize" => (false, "a second initialize"),
+        "tools/list" | "tools/call" => (c.tools.is_some(), "tools"),
+        "resources/list" | "resources/read" | "resources/templates/list" => {
+            (c.resources.is_some(), "resources")
+        }
+        "resources/subscribe" | "resources/unsubscribe" => (
+            c.resources
+                .as_ref()
+                .is_some_and(|r| r.subscribe == Some(true)),
+            "resources.subscribe",
+        ),
+        "prompts/list" | "prompts/get" => (c.prompts.is_some(), "prompts"),
+        "completion/complete" => (
+            c.completions.is_some() || version == ProtocolVersion::V2024_11_05,
+            "completions",
+        ),
+        "logging/setLevel" => (c.logging.is_some(), "logging"),
+        "tasks/get" | "tasks/result" => (c.tasks.is_some(), "tasks"),
+        "tasks/list" => (
+            c.tasks.as_ref().is_some_and(|t| t.list.is_some()),
+            "tasks.list",
+        ),
+        "tasks/cancel" => (
+            c.tasks.as_ref().is_some_and(|t| t.cancel.is_some()),
+            "tasks.cancel",
+        ),
+        _ => (true, ""),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            ErrorObject::method_not_found(method).with_data(serde_json::json!({
+                "reason": format!("the server did not declare {what}")
+            })),
+        )
     }
 }
 

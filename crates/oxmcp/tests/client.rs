@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
-use oxmcp::client::{CallOptions, Client, ClientBuilder, ClientError};
+use oxmcp::client::{CallOptions, Client, ClientBuilder, ClientError, Era};
 use oxmcp::model::{ElicitResult, ListRootsResult, LoggingLevel};
 use serde_json::json;
 
@@ -24,7 +24,9 @@ async fn connect(builder: ClientBuilder, server: oxmcp::Server) -> Client {
 }
 
 fn builder() -> ClientBuilder {
+    // These tests are about the handshake revisions (server requests, ping, setLevel).
     Client::builder("test-client", "1.0.0")
+        .era(Era::Legacy)
         .elicitation(|p| async move {
             Ok(serde_json::from_value::<ElicitResult>(json!({ "action": "accept", "content": { "name": format!("Ada ({})", p.message()) } }))
                 .unwrap())
@@ -202,12 +204,12 @@ async fn dropping_a_call_cancels_it_on_the_server() {
 #[tokio::test(start_paused = true)]
 async fn requests_the_server_cannot_take_fail_before_they_are_sent() {
     let server = oxmcp::Server::builder("bare", "1").enable_tools().build();
-    let c = connect(Client::builder("t", "1"), server).await;
+    let c = connect(Client::builder("t", "1").era(Era::Legacy), server).await;
     let err = c.list_prompts(None).await.unwrap_err();
     assert_eq!(err.rpc().map(|e| e.code), Some(-32601));
     // A client without an elicitation handler: the server's tool says elicitation is unavailable.
     let (server, _) = fixture(options());
-    let c = connect(Client::builder("t", "1"), server).await;
+    let c = connect(Client::builder("t", "1").era(Era::Legacy), server).await;
     let r = c.call_tool("ask", json!({})).await.unwrap();
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("elicitation"));
@@ -230,7 +232,10 @@ async fn negotiates_the_servers_older_revision() {
             sw.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
             lines.next_line().await.unwrap()
         });
-        let r = Client::builder("t", "1").connect(cr, cw).await;
+        let r = Client::builder("t", "1")
+            .era(Era::Legacy)
+            .connect(cr, cw)
+            .await;
         match r {
             Ok(c) => {
                 assert!(ok);

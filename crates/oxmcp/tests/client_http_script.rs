@@ -124,7 +124,10 @@ fn opening(seen: &Seen, session: &str) -> Option<Reply> {
 }
 
 fn client() -> oxmcp::client::ClientBuilder {
-    Client::builder("script-test", "1.0.0").request_timeout(Duration::from_secs(600))
+    // The scripted server speaks the handshake revisions only.
+    Client::builder("script-test", "1.0.0")
+        .era(oxmcp::client::Era::Legacy)
+        .request_timeout(Duration::from_secs(600))
 }
 
 /// Every request the server has seen so far (the client's requests are done, so every one

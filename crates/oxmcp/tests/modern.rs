@@ -413,32 +413,41 @@ async fn greet_modern(svc: &HttpService, name: &str) -> String {
 
 #[tokio::test]
 async fn an_eliciting_tool_gives_the_same_outcome_under_both_eras() {
-    use oxmcp::client::Client;
+    use oxmcp::client::{Client, Era};
     use oxmcp::model::ElicitResult;
-    let svc = svc();
-    let modern = greet_modern(&svc, "Ada").await;
-    // The same handler on a legacy session: a real elicitation/create to the client.
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let (sr, sw) = tokio::io::split(server_io);
-    tokio::spawn(oxmcp::connection::serve_lines(server(), sr, sw));
-    let (cr, cw) = tokio::io::split(client_io);
-    let client = Client::builder("legacy", "0")
-        .elicitation(|_params| async move {
-            Ok(serde_json::from_value::<ElicitResult>(
-                json!({ "action": "accept", "content": { "name": "Ada" } }),
-            )
-            .unwrap())
-        })
-        .connect(cr, cw)
-        .await
-        .unwrap();
+    // Over raw HTTP: input_required, then the retry with the answer.
+    let modern_http = greet_modern(&svc(), "Ada").await;
+    // The same handler, driven by the same client code: on a legacy session through a
+    // real elicitation/create, under 2026-07-28 through input_required and a retry.
+    let mut outcomes = Vec::new();
+    for era in [Era::Legacy, Era::Auto] {
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let (sr, sw) = tokio::io::split(server_io);
+        tokio::spawn(oxmcp::connection::serve_lines(server(), sr, sw));
+        let (cr, cw) = tokio::io::split(client_io);
+        let client = Client::builder("both-eras", "0")
+            .era(era)
+            .elicitation(|_params| async move {
+                Ok(serde_json::from_value::<ElicitResult>(
+                    json!({ "action": "accept", "content": { "name": "Ada" } }),
+                )
+                .unwrap())
+            })
+            .connect(cr, cw)
+            .await
+            .unwrap();
+        let version = client.protocol_version().map(|v| v.as_str());
+        let r = client.call_tool("greet", json!({})).await.unwrap();
+        outcomes.push((version, r.content[0].as_text().map(str::to_owned)));
+    }
     assert_eq!(
-        client.protocol_version().map(|v| v.as_str()),
-        Some("2025-11-25")
+        outcomes,
+        [
+            (Some("2025-11-25"), Some(modern_http.clone())),
+            (Some("2026-07-28"), Some(modern_http.clone())),
+        ]
     );
-    let legacy = client.call_tool("greet", json!({})).await.unwrap();
-    assert_eq!(legacy.content[0].as_text(), Some(modern.as_str()));
-    assert_eq!(modern, "Hello, Ada!");
+    assert_eq!(modern_http, "Hello, Ada!");
 }
 
 #[tokio::test]

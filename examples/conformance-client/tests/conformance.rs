@@ -1,8 +1,12 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
-//! tests/interop/package-lock.json) runs its client scenarios `initialize`, `tools_call`,
-//! `elicitation-sep1034-client-defaults` and `sse-retry` against
+//! tests/interop/package-lock.json) runs its client scenarios against
 //! `oxmcp-conformance-client` through `scripts/conformance-client.sh`, which fails unless
-//! every scenario ends with no failure and no warning.
+//! every scenario ends with no failure and no warning: with the stable line 0.1.16
+//! `initialize`, `tools_call`, `elicitation-sep1034-client-defaults` and `sse-retry` (the
+//! client pinned to the handshake revisions), with the preview line 0.2.0-alpha.12 at
+//! `--spec-version 2026-07-28` `tools_call`, `request-metadata`,
+//! `sep-2322-client-request-state`, `http-standard-headers`, `http-custom-headers`,
+//! `http-invalid-tool-headers` and `json-schema-ref-no-deref` (pinned to 2026-07-28).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[test]

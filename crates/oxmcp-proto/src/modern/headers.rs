@@ -88,6 +88,53 @@ pub fn marked_arguments(schema: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether `c` may appear in an HTTP field name (RFC 9110 `tchar`).
+fn tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// Checks a tool's `x-mcp-header` markings and returns its mirrored arguments: each
+/// marking must be a non-empty header-name token, unique within the tool (ignoring case),
+/// on a top-level property of type string, integer or boolean (not number: its text form
+/// is not unique). A client drops a tool that fails (its calls would carry headers no
+/// server accepts).
+pub fn validate_markings(schema: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+    let Some(Value::Object(props)) = schema.get("properties") else {
+        return Ok(Vec::new());
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (arg, prop) in props {
+        let Some(mark) = prop.get(X_MCP_HEADER) else {
+            continue;
+        };
+        let Some(h) = mark.as_str() else {
+            return Err(format!("{arg}: x-mcp-header must be a string, not {mark}"));
+        };
+        if h.is_empty() || !h.bytes().all(tchar) {
+            return Err(format!(
+                "{arg}: x-mcp-header {h:?} is not a valid header name"
+            ));
+        }
+        if !seen.insert(h.to_ascii_lowercase()) {
+            return Err(format!("{arg}: x-mcp-header {h:?} is used twice"));
+        }
+        let primitive = |t: &Value| matches!(t.as_str(), Some("string" | "integer" | "boolean"));
+        let ok = match prop.get("type") {
+            Some(t @ Value::String(_)) => primitive(t),
+            Some(Value::Array(ts)) => !ts.is_empty() && ts.iter().all(primitive),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "{arg}: x-mcp-header {h:?} marks a property that is not a string, integer or boolean"
+            ));
+        }
+        out.push((arg.clone(), h.to_owned()));
+    }
+    Ok(out)
+}
+
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Target {

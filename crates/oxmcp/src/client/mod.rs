@@ -21,6 +21,7 @@
 mod driver;
 mod error;
 pub mod http;
+mod modern;
 pub mod stdio;
 
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ use tokio::sync::broadcast;
 
 pub use error::ClientError;
 pub use http::{HttpClientTransport, ReconnectPolicy};
+pub use modern::{Era, MAX_ROUNDS, Subscription};
+pub use oxmcp_proto::modern::model::SubscriptionFilter;
 pub use stdio::StdioCommand;
 
 use crate::server::BoxFuture;
@@ -125,6 +128,8 @@ pub struct ClientBuilder {
     sampling_tools: bool,
     max_line: usize,
     offer: ProtocolVersion,
+    era: Era,
+    discover_timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -190,10 +195,30 @@ impl ClientBuilder {
         self
     }
 
-    /// The revision offered in `initialize` (default 2025-11-25, the newest). A revision
-    /// `initialize` cannot negotiate (2026-07-28) is refused at connect.
+    /// Pins the revision: a handshake revision is offered in `initialize` (and the
+    /// client then speaks [`Era::Legacy`]); 2026-07-28 pins [`Era::Modern`]. Without this,
+    /// [`Era::Auto`] offers 2025-11-25 when it falls back.
     pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
-        self.offer = version;
+        if ProtocolVersion::LEGACY.contains(&version) {
+            self.offer = version;
+            self.era = Era::Legacy;
+        } else {
+            self.era = Era::Modern;
+        }
+        self
+    }
+
+    /// Which era to speak (default [`Era::Auto`]: 2026-07-28 when the server speaks it,
+    /// else `initialize`). See the [module docs](self) for how the era is found.
+    pub fn era(mut self, era: Era) -> Self {
+        self.era = era;
+        self
+    }
+
+    /// On stdio, how long the `server/discover` probe waits before taking silence for an
+    /// older server (default 5 s).
+    pub fn discover_timeout(mut self, t: Duration) -> Self {
+        self.discover_timeout = t;
         self
     }
 
@@ -257,8 +282,39 @@ impl ClientBuilder {
     /// Spawns a server process and connects to it over its stdio.
     pub async fn connect_stdio(self, command: StdioCommand) -> Result<Client, ClientError> {
         let child = command.spawn()?;
-        self.connect_with_exit(child.stdout, child.stdin, Some(child.exit), None)
+        let retry = ClientBuilder {
+            era: Era::Legacy,
+            ..self.clone_config()
+        };
+        match self
+            .connect_with_exit(child.stdout, child.stdin, Some(child.exit), None)
             .await
+        {
+            Err(ClientError::Closed(why)) if why.starts_with(RESTART) => {
+                // An older server that exits on a request before `initialize`: start it
+                // again and initialise.
+                tracing::info!("{why}; starting the server again for initialize");
+                let child = command.spawn()?;
+                retry
+                    .connect_with_exit(child.stdout, child.stdin, Some(child.exit), None)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    fn clone_config(&self) -> ClientBuilder {
+        ClientBuilder {
+            info: self.info.clone(),
+            handlers: self.handlers.clone(),
+            limits: self.limits.clone(),
+            elicitation_url: self.elicitation_url,
+            sampling_tools: self.sampling_tools,
+            max_line: self.max_line,
+            offer: self.offer,
+            era: self.era,
+            discover_timeout: self.discover_timeout,
+        }
     }
 
     async fn connect_with_exit<R, W>(
@@ -272,12 +328,6 @@ impl ClientBuilder {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        if !ProtocolVersion::LEGACY.contains(&self.offer) {
-            return Err(ClientError::Transport(format!(
-                "initialize cannot offer protocol revision {}",
-                self.offer
-            )));
-        }
         let capabilities = self.capabilities()?;
         let mut answers = Vec::new();
         if self.handlers.sampling.is_some() {
@@ -290,16 +340,87 @@ impl ClientBuilder {
             answers.push("roots/list");
         }
         let session = ClientSession::new(self.limits, &answers);
+        let handlers = self.handlers.clone();
         let shared = driver::start(session, self.handlers, reader, writer, exit, self.max_line);
-        let client = Client { shared, transport };
+        let http = transport.is_some();
+        let client = Client {
+            shared,
+            transport,
+            handlers,
+            modern: Arc::new(modern::ModernState::default()),
+        };
         let info =
             serde_json::to_value(&self.info).map_err(|e| ClientError::Malformed(e.to_string()))?;
         let caps = serde_json::to_value(&capabilities)
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let mut probed = None;
+        if self.era != Era::Legacy {
+            client
+                .shared
+                .session
+                .lock()
+                .probe_modern(caps.clone(), info.clone());
+            let mut opts = CallOptions::default();
+            if !http {
+                opts = opts.timeout(self.discover_timeout);
+            }
+            let mut answer = client
+                .shared
+                .request("server/discover", Some(&json!({})), opts.clone())
+                .await;
+            if let Err(ClientError::Rpc(e)) = &answer
+                && modern::offers_our_version(e)
+            {
+                // -32022 naming a revision we speak: retry with it (once).
+                answer = client
+                    .shared
+                    .request("server/discover", Some(&json!({})), opts)
+                    .await;
+            }
+            let verdict = match answer {
+                Ok(raw) => match client.shared.session.lock().discovered(&raw) {
+                    Ok(()) => None,
+                    Err(e) => Some(modern::Verdict::Legacy(e.message)),
+                },
+                Err(e) => Some(modern::classify(e, http)),
+            };
+            match verdict {
+                None => {
+                    modern::watch_notifications(
+                        Arc::downgrade(&client.modern.cache),
+                        client.shared.notifications.subscribe(),
+                    );
+                    return Ok(client);
+                }
+                Some(modern::Verdict::Fail(e)) => return Err(e),
+                Some(v) if self.era == Era::Modern => {
+                    return Err(ClientError::Transport(format!(
+                        "the server does not speak protocol revision 2026-07-28 ({v:?}) and the client is pinned to it"
+                    )));
+                }
+                Some(modern::Verdict::Restart(why)) => {
+                    return Err(ClientError::Closed(format!("{RESTART}: {why}")));
+                }
+                Some(modern::Verdict::Legacy(why)) => {
+                    tracing::debug!("falling back to initialize: {why}");
+                    client.shared.session.lock().abandon_modern();
+                    probed = Some(why);
+                }
+            }
+        }
         let params = ClientSession::initialize_params(self.offer, caps, info);
-        let result: Box<serde_json::value::RawValue> = client
+        let result: Box<serde_json::value::RawValue> = match client
             .request_raw("initialize", Some(&params), CallOptions::default())
-            .await?;
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if http && probed.is_some() && modern::is_old_http_transport(&e) => {
+                return Err(ClientError::Transport(format!(
+                    "HTTP+SSE (2024-11-05) server: not supported yet (neither server/discover nor initialize was accepted: {e})"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
         let note = client
             .shared
             .session
@@ -311,12 +432,17 @@ impl ClientBuilder {
     }
 }
 
+/// Marks a probe that ended with the server process: the caller starts it again.
+const RESTART: &str = "the server exited on server/discover";
+
 /// A connected MCP client. Cheap to clone; the connection ends when the last clone is
 /// dropped (a spawned server process is then killed and reaped).
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
     transport: Option<http::TransportHandle>,
+    handlers: Handlers,
+    modern: Arc<modern::ModernState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -347,6 +473,8 @@ impl Client {
             sampling_tools: false,
             max_line: oxmcp_proto::framing::DEFAULT_MAX_LINE,
             offer: ProtocolVersion::LATEST_LEGACY,
+            era: Era::Auto,
+            discover_timeout: Duration::from_secs(5),
         }
     }
 
@@ -362,9 +490,79 @@ impl Client {
         }
     }
 
-    /// The negotiated revision.
+    /// The negotiated revision (2026-07-28 for a server found to speak it).
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
         self.shared.session.lock().version()
+    }
+
+    /// Whether the client speaks 2026-07-28 with this server.
+    pub fn is_modern(&self) -> bool {
+        self.shared.session.lock().is_modern()
+    }
+
+    /// Cached results held (2026-07-28; for tests and metrics).
+    pub fn cached(&self) -> usize {
+        self.modern.cache.len()
+    }
+
+    /// Opens a `subscriptions/listen` stream (2026-07-28) for the notifications `filter`
+    /// asks for, and waits for the server's acknowledgement; the stream is reopened if it
+    /// drops, and closed when the returned [`Subscription`] is dropped. Its notifications
+    /// arrive on [`Client::notifications`].
+    pub async fn listen(&self, filter: SubscriptionFilter) -> Result<Subscription, ClientError> {
+        if !self.is_modern() {
+            return Err(ClientError::Rpc(
+                ErrorObject::method_not_found("subscriptions/listen").with_data(json!({
+                    "reason": "listen streams are a 2026-07-28 feature; subscribe on older revisions"
+                })),
+            ));
+        }
+        let mut notes = self.notifications();
+        let shared = self.shared.clone();
+        let params = json!({ "notifications": filter });
+        let task = tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let opts = CallOptions::default().timeout(Duration::from_secs(365 * 24 * 3600));
+                match shared
+                    .request("subscriptions/listen", Some(&params), opts)
+                    .await
+                {
+                    Ok(_) => delay = Duration::from_millis(100),
+                    Err(ClientError::Closed(_)) => return,
+                    Err(e) => tracing::debug!(error = %e, "the listen stream dropped"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        });
+        let abort = task.abort_handle();
+        loop {
+            let n = match notes.recv().await {
+                Ok(n) => n,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => {
+                    abort.abort();
+                    return Err(ClientError::Closed("the connection closed".into()));
+                }
+            };
+            if n.method == "notifications/subscriptions/acknowledged" {
+                let acknowledged: SubscriptionFilter =
+                    serde_json::from_value(n.params["notifications"].clone())
+                        .map_err(|e| ClientError::Malformed(e.to_string()))?;
+                if acknowledged != filter {
+                    tracing::info!(
+                        ?filter,
+                        ?acknowledged,
+                        "the server honours part of the listen filter"
+                    );
+                }
+                return Ok(Subscription {
+                    acknowledged,
+                    task: abort,
+                });
+            }
+        }
     }
 
     /// The server's capabilities.
@@ -403,7 +601,46 @@ impl Client {
         params: Option<&P>,
         opts: CallOptions,
     ) -> Result<Box<serde_json::value::RawValue>, ClientError> {
-        self.shared.request(method, params, opts).await
+        if !self.is_modern() {
+            return self.shared.request(method, params, opts).await;
+        }
+        let mut params = match params {
+            Some(p) => {
+                Some(serde_json::to_value(p).map_err(|e| ClientError::Malformed(e.to_string()))?)
+            }
+            None => None,
+        };
+        let cacheable = oxmcp_proto::modern::shape::is_cacheable(method);
+        let key = cacheable.then(|| modern::cache_key(method, params.as_ref()));
+        if let Some(hit) = key.as_deref().and_then(|k| self.modern.cache.get(k)) {
+            return Ok(hit);
+        }
+        for round in 0..MAX_ROUNDS {
+            let raw = self
+                .shared
+                .request(method, params.as_ref(), opts.clone())
+                .await?;
+            let Some(ask) = modern::interim(&raw)? else {
+                if let (Some(k), 0) = (key, round) {
+                    self.modern.cache.put(k, &raw);
+                }
+                return Ok(raw);
+            };
+            let responses =
+                modern::fulfil(&self.handlers, ask.input_requests.unwrap_or_default()).await?;
+            let p = params.get_or_insert_with(|| json!({}));
+            if let Some(obj) = p.as_object_mut() {
+                obj.remove("_meta");
+                obj.insert("inputResponses".into(), Value::Object(responses));
+                match ask.request_state {
+                    Some(state) => obj.insert("requestState".into(), state.into()),
+                    None => obj.remove("requestState"),
+                };
+            }
+        }
+        Err(ClientError::Malformed(format!(
+            "{method} still asked for input after {MAX_ROUNDS} rounds"
+        )))
     }
 
     /// Any request, with its result deserialised into `R`.
@@ -593,8 +830,12 @@ impl Client {
             .await
     }
 
-    /// `logging/setLevel`.
+    /// `logging/setLevel`; under 2026-07-28 the level every later request opts in to.
     pub async fn set_log_level(&self, level: LoggingLevel) -> Result<(), ClientError> {
+        if self.is_modern() {
+            self.shared.session.lock().set_modern_log_level(Some(level));
+            return Ok(());
+        }
         self.request::<Value, _>(
             "logging/setLevel",
             Some(&json!({ "level": level })),

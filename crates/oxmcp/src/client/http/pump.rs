@@ -54,6 +54,8 @@ pub(crate) struct Config {
 struct Outgoing {
     body: Bytes,
     kind: Kind,
+    /// A 2026-07-28 message (its `_meta` carries the version): no session, routing headers.
+    modern: bool,
 }
 
 #[derive(Clone)]
@@ -88,7 +90,8 @@ impl Outgoing {
             },
             _ => Kind::Response,
         };
-        Some(Outgoing { body, kind })
+        let modern = oxmcp_proto::modern::era_of(&body, None) == oxmcp_proto::modern::Era::Modern;
+        Some(Outgoing { body, kind, modern })
     }
 
     fn initialized() -> Outgoing {
@@ -98,6 +101,7 @@ impl Outgoing {
                 method: "notifications/initialized".into(),
                 cancels: None,
             },
+            modern: false,
         }
     }
 
@@ -200,6 +204,13 @@ struct State {
     init: Option<Outgoing>,
     listener: Option<AbortHandle>,
     in_flight: HashMap<String, AbortHandle>,
+    /// Ids of 2026-07-28 requests in flight (their cancellation is closing the stream).
+    modern_in_flight: std::collections::HashSet<String>,
+    /// Ids of 2026-07-28 `tools/list` requests in flight (their answers teach
+    /// `tool_headers`).
+    tool_lists: std::collections::HashSet<String>,
+    /// For each tool: its arguments mirrored into `Mcp-Param-*` headers (2026-07-28).
+    tool_headers: HashMap<String, Vec<(String, String)>>,
 }
 
 struct Pump {
@@ -310,8 +321,24 @@ impl Pump {
         } = &out.kind
         {
             // The engine withdrew the request: stop reading its stream.
-            if let Some(h) = self.state.lock().in_flight.remove(&id.to_string()) {
+            let key = id.to_string();
+            let mut st = self.state.lock();
+            if let Some(h) = st.in_flight.remove(&key) {
                 h.abort();
+            }
+            if st.modern_in_flight.remove(&key) {
+                // 2026-07-28 over HTTP: closing the stream is the cancellation.
+                st.tool_lists.remove(&key);
+                return;
+            }
+        }
+        if out.modern
+            && let Kind::Request { id, method } = &out.kind
+        {
+            let mut st = self.state.lock();
+            st.modern_in_flight.insert(id.to_string());
+            if method == "tools/list" {
+                st.tool_lists.insert(id.to_string());
             }
         }
         if out.is_initialize() {
@@ -322,6 +349,13 @@ impl Pump {
         }
         let sent_with = self.state.lock().session.clone();
         let mut result = self.exchange(&out, true).await;
+        if out.modern
+            && let Some(id) = out.request_id()
+        {
+            let mut st = self.state.lock();
+            st.modern_in_flight.remove(&id.to_string());
+            st.tool_lists.remove(&id.to_string());
+        }
         if matches!(result, Err(Failure::Expired)) && !out.is_initialize() {
             tracing::info!(
                 method = out.method(),
@@ -377,6 +411,88 @@ impl Pump {
         Ok(())
     }
 
+    /// The headers of a 2026-07-28 message: the version, `Mcp-Method`, `Mcp-Name` and the
+    /// `Mcp-Param-*` of the called tool's marked arguments; never a session id.
+    fn modern_headers(&self, out: &Outgoing) -> HeaderMap {
+        use oxmcp_proto::modern::headers as mh;
+        let mut h = self.cfg.headers.clone();
+        h.insert(
+            VERSION_HEADER,
+            HeaderValue::from_static(oxmcp_proto::modern::SUPPORTED[0].as_str()),
+        );
+        let Kind::Request { method, .. } = &out.kind else {
+            return h;
+        };
+        let put = |h: &mut HeaderMap, name: &str, text: &str| {
+            if let (Ok(n), Ok(v)) = (
+                http::header::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&mh::encode(text)),
+            ) {
+                h.insert(n, v);
+            }
+        };
+        put(&mut h, mh::METHOD, method);
+        #[derive(Deserialize)]
+        struct Body {
+            params: Option<Box<RawValue>>,
+        }
+        let params = serde_json::from_slice::<Body>(&out.body)
+            .ok()
+            .and_then(|b| b.params);
+        if let Some(name) = mh::name_of(method, params.as_deref()) {
+            put(&mut h, mh::NAME, &name);
+            if method == "tools/call" {
+                let marked = self.state.lock().tool_headers.get(&name).cloned();
+                let args = params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+                    .and_then(|p| p.get("arguments").cloned());
+                for (arg, suffix) in marked.unwrap_or_default() {
+                    if let Some(text) = args
+                        .as_ref()
+                        .and_then(|a| a.get(&arg))
+                        .and_then(mh::value_text)
+                    {
+                        put(&mut h, &format!("{}{suffix}", mh::PARAM_PREFIX), &text);
+                    }
+                }
+            }
+        }
+        h
+    }
+
+    /// A 2026-07-28 `tools/list` answer: learns each tool's mirrored arguments and drops
+    /// the tools whose `x-mcp-header` markings are invalid (with a warning), so no call can
+    /// carry headers the server would refuse.
+    fn learn_tools(&self, message: &str) -> Option<String> {
+        let mut v: Value = serde_json::from_str(message).ok()?;
+        let tools = v.get_mut("result")?.get_mut("tools")?.as_array_mut()?;
+        let mut learned = Vec::new();
+        tools.retain(|t| {
+            let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
+            let schema = t.get("inputSchema").and_then(Value::as_object);
+            match schema.map(oxmcp_proto::modern::headers::validate_markings) {
+                Some(Err(why)) => {
+                    tracing::warn!(
+                        tool = name,
+                        "dropped a tool with invalid x-mcp-header markings: {why}"
+                    );
+                    false
+                }
+                Some(Ok(marked)) => {
+                    learned.push((name.to_owned(), marked));
+                    true
+                }
+                None => true,
+            }
+        });
+        let mut st = self.state.lock();
+        for (name, marked) in learned {
+            st.tool_headers.insert(name, marked);
+        }
+        Some(v.to_string())
+    }
+
     fn headers(&self, initialize: bool) -> (HeaderMap, bool) {
         let mut h = self.cfg.headers.clone();
         let st = self.state.lock();
@@ -408,7 +524,11 @@ impl Pump {
         out: &Outgoing,
         forward_answer: bool,
     ) -> Result<(), Failure> {
-        let (headers, with_session) = self.headers(out.is_initialize());
+        let (headers, with_session) = if out.modern {
+            (self.modern_headers(out), false)
+        } else {
+            self.headers(out.is_initialize())
+        };
         let resp = self
             .http
             .post(self.cfg.url.clone())
@@ -424,7 +544,36 @@ impl Pump {
             return Err(Failure::Expired);
         }
         if !status.is_success() {
-            return Err(error_status(resp).await);
+            let failure = error_status(resp).await;
+            if out.modern
+                && let Some(want) = out.request_id()
+                && let Failure::Status {
+                    status,
+                    rpc: Some(e),
+                    ..
+                } = &failure
+            {
+                // 2026-07-28 errors travel with an HTTP status; the engine gets the server's
+                // error as sent, the status added to its data.
+                let mut e = e.clone();
+                let mut data = match e.data.take() {
+                    Some(Value::Object(m)) => m,
+                    Some(other) => {
+                        let mut m = serde_json::Map::new();
+                        m.insert("data".into(), other);
+                        m
+                    }
+                    None => serde_json::Map::new(),
+                };
+                data.insert("httpStatus".into(), status.as_u16().into());
+                e.data = Some(Value::Object(data));
+                if forward_answer {
+                    let line = serde_json::json!({ "jsonrpc": "2.0", "id": want, "error": e });
+                    self.deliver_line(line.to_string().into_bytes()).await;
+                }
+                return Ok(());
+            }
+            return Err(failure);
         }
         if out.is_initialize() {
             self.learn_session(resp.headers());
@@ -699,7 +848,15 @@ impl Pump {
             if is_answer && !forward_answer {
                 continue;
             }
-            let text = m.get();
+            let learned = if is_answer
+                && peek.result.is_some()
+                && want.is_some_and(|w| self.state.lock().tool_lists.contains(&w.to_string()))
+            {
+                self.learn_tools(m.get())
+            } else {
+                None
+            };
+            let text = learned.as_deref().unwrap_or(m.get());
             let line = if text.contains(['\n', '\r']) {
                 // Pretty-printed JSON would break the line framing: compact it.
                 serde_json::from_str::<Value>(text)
