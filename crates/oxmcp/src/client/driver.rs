@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     closed: Mutex<Option<String>>,
     /// The spawned server's process id, if the transport spawned one.
     pub(crate) pid: Option<u32>,
+    /// The response cache (2026-07-28): server notifications invalidate it before anyone
+    /// hears of them, so a caller who saw a list change never gets the old list.
+    pub(crate) cache: Arc<super::modern::Cache>,
     /// Stops the driver (and so kills a spawned server) when the last handle goes.
     _stop: DropGuard,
 }
@@ -153,6 +156,7 @@ where
         notifications: broadcast::channel(1024).0,
         closed: Mutex::new(None),
         pid: exit.as_ref().and_then(|e| e.pid),
+        cache: Arc::default(),
         _stop: stop.clone().drop_guard(),
     });
     // The client's writer ends when the last handle (the only sender) goes.
@@ -335,6 +339,7 @@ async fn run(
             let params = params
                 .and_then(|p| serde_json::from_str(p.get()).ok())
                 .unwrap_or(serde_json::Value::Null);
+            s.cache.invalidate(&method, &params);
             let _ = s.notifications.send(ServerNotification { method, params });
         }
     }

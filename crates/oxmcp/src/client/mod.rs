@@ -347,7 +347,6 @@ impl ClientBuilder {
             shared,
             transport,
             handlers,
-            modern: Arc::new(modern::ModernState::default()),
         };
         let info =
             serde_json::to_value(&self.info).map_err(|e| ClientError::Malformed(e.to_string()))?;
@@ -385,13 +384,7 @@ impl ClientBuilder {
                 Err(e) => Some(modern::classify(e, http)),
             };
             match verdict {
-                None => {
-                    modern::watch_notifications(
-                        Arc::downgrade(&client.modern.cache),
-                        client.shared.notifications.subscribe(),
-                    );
-                    return Ok(client);
-                }
+                None => return Ok(client),
                 Some(modern::Verdict::Fail(e)) => return Err(e),
                 Some(v) if self.era == Era::Modern => {
                     return Err(ClientError::Transport(format!(
@@ -442,7 +435,6 @@ pub struct Client {
     shared: Arc<Shared>,
     transport: Option<http::TransportHandle>,
     handlers: Handlers,
-    modern: Arc<modern::ModernState>,
 }
 
 impl std::fmt::Debug for Client {
@@ -502,7 +494,7 @@ impl Client {
 
     /// Cached results held (2026-07-28; for tests and metrics).
     pub fn cached(&self) -> usize {
-        self.modern.cache.len()
+        self.shared.cache.len()
     }
 
     /// Opens a `subscriptions/listen` stream (2026-07-28) for the notifications `filter`
@@ -612,7 +604,7 @@ impl Client {
         };
         let cacheable = oxmcp_proto::modern::shape::is_cacheable(method);
         let key = cacheable.then(|| modern::cache_key(method, params.as_ref()));
-        if let Some(hit) = key.as_deref().and_then(|k| self.modern.cache.get(k)) {
+        if let Some(hit) = key.as_deref().and_then(|k| self.shared.cache.get(k)) {
             return Ok(hit);
         }
         for round in 0..MAX_ROUNDS {
@@ -622,7 +614,7 @@ impl Client {
                 .await?;
             let Some(ask) = modern::interim(&raw)? else {
                 if let (Some(k), 0) = (key, round) {
-                    self.modern.cache.put(k, &raw);
+                    self.shared.cache.put(k, &raw);
                 }
                 return Ok(raw);
             };

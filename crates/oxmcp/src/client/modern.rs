@@ -22,7 +22,6 @@
 //! context); `input_required` replies and retried calls are never cached.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use oxmcp_proto::ErrorObject;
@@ -305,34 +304,4 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// Keeps the cache in step with the server's notifications while the client lives.
-pub(crate) fn watch_notifications(
-    cache: std::sync::Weak<Cache>,
-    mut rx: tokio::sync::broadcast::Receiver<super::ServerNotification>,
-) {
-    tokio::spawn(async move {
-        loop {
-            let n = match rx.recv().await {
-                Ok(n) => n,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed notifications: anything may have changed.
-                    if let Some(c) = cache.upgrade() {
-                        c.map.lock().clear();
-                    }
-                    continue;
-                }
-                Err(_) => return,
-            };
-            let Some(c) = cache.upgrade() else { return };
-            c.invalidate(&n.method, &n.params);
-        }
-    });
-}
-
-/// Shared between a client's handles: the era's state.
-#[derive(Default)]
-pub(crate) struct ModernState {
-    pub(crate) cache: Arc<Cache>,
 }
