@@ -7,7 +7,11 @@
 //! oxmcp call --stdio 'CMD' resource URI
 //! oxmcp call --stdio 'CMD' prompt NAME --arg k=v
 //! oxmcp call --url http://127.0.0.1:8080/mcp tools/list
+//! oxmcp call --era legacy --url http://127.0.0.1:8080/mcp ping
 //! ```
+//!
+//! The client speaks 2026-07-28 when the server does and falls back to `initialize`
+//! otherwise (`--era` pins one).
 //!
 //! `--arg k=v` values follow the tool's input schema: a property typed `string` takes the
 //! text as is; any other reads it as JSON (`2`, `true`, `[1,2]`) and falls back to the text.
@@ -21,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use oxmcp::client::{CallOptions, Client, ClientError, HttpClientTransport, StdioCommand};
+use oxmcp::client::{CallOptions, Client, ClientError, Era, HttpClientTransport, StdioCommand};
 use serde_json::{Map, Value, json};
 
 /// `oxmcp call` arguments.
@@ -41,6 +45,10 @@ pub struct CallArgs {
     /// A header for every HTTP request, `Name: value` (repeatable; e.g. authorization).
     #[arg(long = "header", value_name = "NAME: VALUE", requires = "url")]
     pub headers: Vec<String>,
+    /// Which protocol era to speak: `auto` (2026-07-28 when the server speaks it, else
+    /// `initialize`), `modern` (2026-07-28 only) or `legacy` (`initialize` only).
+    #[arg(long, value_name = "ERA", default_value = "auto", value_parser = ["auto", "modern", "legacy"])]
+    pub era: String,
     /// How long to wait for the answer, in seconds (each progress notification restarts it).
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
@@ -135,7 +143,13 @@ fn progress_printer() -> oxmcp::client::ProgressFn {
 
 /// Runs `oxmcp call`; returns the process exit code.
 pub async fn run(args: CallArgs) -> anyhow::Result<i32> {
+    let era = match args.era.as_str() {
+        "modern" => Era::Modern,
+        "legacy" => Era::Legacy,
+        _ => Era::Auto,
+    };
     let builder = Client::builder("oxmcp-call", env!("CARGO_PKG_VERSION"))
+        .era(era)
         .request_timeout(Duration::from_secs(args.timeout));
     let client = match (&args.stdio, &args.url) {
         (Some(line), _) => {

@@ -1,6 +1,7 @@
 //! `oxmcp call --url` against the demo server over Streamable HTTP (served in this test's
 //! process so its counters can be read): a tool call with typed `--arg`s, progress on
-//! stderr, and the session ended (DELETE) when the command exits.
+//! stderr, both eras on one endpoint, and a handshake-era session ended (DELETE) when the
+//! command exits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -66,7 +67,26 @@ async fn oxmcp_call_url_calls_tools_and_ends_its_session() {
     assert_eq!(code, 1);
     assert_eq!(result["error"]["code"], -32602);
 
-    // Each `oxmcp call` deleted its session on exit.
+    // The same endpoint serves both eras: pinned to either, the call works.
+    for era in ["legacy", "modern"] {
+        let (code, result, stderr) = oxmcp_call(&[
+            "--era",
+            era,
+            "--url",
+            &url,
+            "tool",
+            "calculate",
+            "--json",
+            r#"{"a":4,"b":5,"op":"multiply"}"#,
+        ])
+        .await;
+        assert_eq!(code, 0, "{era}: {stderr}");
+        assert_eq!(result["content"][0]["text"], "20", "{era}");
+    }
+    let (code, _, stderr) = oxmcp_call(&["--era", "legacy", "--url", &url, "ping"]).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    // Each handshake-era `oxmcp call` deleted its session on exit (2026-07-28 makes none).
     assert_eq!(svc.stats().sessions, 0);
     serving.abort();
 }

@@ -647,8 +647,16 @@ impl Client {
             .map_err(|e| ClientError::Malformed(format!("{method} result: {e}")))
     }
 
-    /// `ping`.
+    /// `ping`; under 2026-07-28, which has no ping, a `server/discover` (never served from
+    /// the cache) checks the server answers.
     pub async fn ping(&self) -> Result<(), ClientError> {
+        if self.is_modern() {
+            return self
+                .shared
+                .request("server/discover", Some(&json!({})), CallOptions::default())
+                .await
+                .map(|_| ());
+        }
         self.request::<Value, Value>("ping", None, CallOptions::default())
             .await
             .map(|_| ())
