@@ -70,6 +70,14 @@ impl Connection {
             .unwrap_or(ProtocolVersion::LATEST_LEGACY)
     }
 
+    /// When the session core next has timeout work (as a tokio instant).
+    pub(crate) fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.session
+            .lock()
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std)
+    }
+
     /// Whether this serves one 2026-07-28 request.
     pub(crate) fn is_modern(&self) -> bool {
         self.session.lock().is_modern()
@@ -256,11 +264,7 @@ where
                 break;
             }
         }
-        let deadline = conn
-            .session
-            .lock()
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let deadline = conn.deadline();
         tokio::select! {
             r = reader.read(&mut buf), if reading => match r {
                 Ok(0) => {
@@ -538,11 +542,7 @@ async fn run_modern(conn: Arc<Connection>, d: Dispatch) {
     let run = run_request(conn.clone(), d);
     tokio::pin!(run);
     loop {
-        let deadline = conn
-            .session
-            .lock()
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let deadline = conn.deadline();
         tokio::select! {
             () = &mut run => return,
             () = sleep_until(deadline) => {

@@ -80,17 +80,8 @@ pub(crate) fn classify(err: ClientError, http: bool) -> Verdict {
             if e.code == UNSUPPORTED_PROTOCOL_VERSION {
                 // A modern server that does not serve our revision: if it names a revision
                 // `initialize` reaches, that is the way in.
-                let legacy = e
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("supported"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|v| {
-                        v.iter().filter_map(Value::as_str).any(|s| {
-                            oxmcp_proto::ProtocolVersion::parse(s)
-                                .is_some_and(|p| oxmcp_proto::ProtocolVersion::LEGACY.contains(&p))
-                        })
-                    });
+                let legacy =
+                    supported(&e).any(|p| oxmcp_proto::ProtocolVersion::LEGACY.contains(&p));
                 return if legacy {
                     Verdict::Legacy(format!(
                         "the server serves only older revisions: {}",
@@ -123,16 +114,19 @@ pub(crate) fn classify(err: ClientError, http: bool) -> Verdict {
 /// server refused our first choice; a retry is due).
 pub(crate) fn offers_our_version(e: &ErrorObject) -> bool {
     e.code == UNSUPPORTED_PROTOCOL_VERSION
-        && e.data
-            .as_ref()
-            .and_then(|d| d.get("supported"))
-            .and_then(Value::as_array)
-            .is_some_and(|v| {
-                v.iter().filter_map(Value::as_str).any(|s| {
-                    oxmcp_proto::ProtocolVersion::parse(s)
-                        .is_some_and(|p| oxmcp_proto::modern::SUPPORTED.contains(&p))
-                })
-            })
+        && supported(e).any(|p| oxmcp_proto::modern::SUPPORTED.contains(&p))
+}
+
+/// The revisions a -32022 error's `data.supported` lists that oxmcp knows.
+fn supported(e: &ErrorObject) -> impl Iterator<Item = oxmcp_proto::ProtocolVersion> + '_ {
+    e.data
+        .as_ref()
+        .and_then(|d| d.get("supported"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(oxmcp_proto::ProtocolVersion::parse)
 }
 
 /// Whether an error from `initialize` (after the probe said legacy) means the server is

@@ -824,11 +824,7 @@ async fn run_handler(sess: Arc<HttpSession>, mut d: Dispatch) {
     let route = dispatch::route(&conn, ctx, &d.method, params);
     tokio::pin!(route);
     loop {
-        let deadline = conn
-            .session
-            .lock()
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let deadline = conn.deadline();
         tokio::select! {
             outcome = &mut route => {
                 let mut actions = Vec::new();
