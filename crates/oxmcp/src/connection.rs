@@ -78,6 +78,11 @@ impl Connection {
             .map(tokio::time::Instant::from_std)
     }
 
+    /// Whether this writes to one ordered line queue (stdio and the like), not HTTP.
+    pub(crate) fn is_lines(&self) -> bool {
+        matches!(self.out, Outlet::Lines(_))
+    }
+
     /// Whether this serves one 2026-07-28 request.
     pub(crate) fn is_modern(&self) -> bool {
         self.session.lock().is_modern()

@@ -583,3 +583,60 @@ async fn stdio_routes_each_message_by_its_own_era() {
     .await;
     assert_eq!(bad["error"]["code"], -32602);
 }
+
+#[tokio::test]
+async fn shutdown_ends_listen_streams_with_a_tagged_final_result() {
+    // HTTP: draining the service ends the stream with the complete result.
+    let server = server();
+    let svc = HttpService::new(server.clone(), HttpOptions::default());
+    let resp = call(
+        &svc,
+        4,
+        "subscriptions/listen",
+        json!({ "notifications": { "toolsListChanged": true } }),
+    )
+    .await;
+    let mut sse = Sse::new(resp);
+    let ack = sse.message().await.unwrap().json();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    svc.drain();
+    let end = sse.message().await.unwrap().json();
+    check("SubscriptionsListenResultResponse", &end);
+    assert_eq!(end["id"], 4);
+    assert_eq!(
+        end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        4
+    );
+    assert!(sse.next().await.is_none(), "the stream ended");
+
+    // stdio: a cancelled notification for the stream's id, then the result.
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let server = self::server();
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let (sr, sw) = tokio::io::split(server_io);
+    tokio::spawn(oxmcp::connection::serve_lines(server.clone(), sr, sw));
+    let (cr, mut cw) = tokio::io::split(client_io);
+    let mut lines = BufReader::new(cr).lines();
+    let listen = json!({ "jsonrpc": "2.0", "id": "L", "method": "subscriptions/listen",
+        "params": { "notifications": { "promptsListChanged": true }, "_meta": meta(json!({})) } });
+    cw.write_all(format!("{listen}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut next =
+        async || serde_json::from_str::<Value>(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        next().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    server.end_listens();
+    let cancelled = next().await;
+    assert_eq!(
+        (
+            cancelled["method"].clone(),
+            cancelled["params"]["requestId"].clone()
+        ),
+        (json!("notifications/cancelled"), json!("L"))
+    );
+    let end = next().await;
+    check("SubscriptionsListenResultResponse", &end);
+}

@@ -150,6 +150,8 @@ struct Inner {
     cursors: CursorCodec,
     state: oxmcp_proto::modern::state::StateCodec,
     ext_tasks: task_ext::ExtTasks,
+    /// Cancelled when the server stops: 2026-07-28 listen streams end gracefully.
+    listens_end: tokio_util::sync::CancellationToken,
     changes: broadcast::Sender<Change>,
     on_notification: Option<NotificationHook>,
     connections: parking_lot::Mutex<Vec<std::sync::Weak<crate::connection::Connection>>>,
@@ -232,6 +234,16 @@ impl Server {
 
     pub(crate) fn cursors(&self) -> &CursorCodec {
         &self.inner.cursors
+    }
+
+    /// Ends every 2026-07-28 listen stream with its final (complete) result, as a server
+    /// that shuts down should; `HttpService::drain` calls it.
+    pub fn end_listens(&self) {
+        self.inner.listens_end.cancel();
+    }
+
+    pub(crate) fn listens_ending(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.inner.listens_end.clone().cancelled_owned()
     }
 
     pub(crate) fn ext_tasks(&self) -> &task_ext::ExtTasks {
@@ -520,6 +532,7 @@ impl ServerBuilder {
                 cursors: CursorCodec::new(key),
                 state,
                 ext_tasks,
+                listens_end: tokio_util::sync::CancellationToken::new(),
 
                 changes,
                 on_notification: self.on_notification,

@@ -363,7 +363,9 @@ fn listen_messages(
 
 /// `subscriptions/listen`: acknowledges the honoured part of the filter, then forwards
 /// the changes it covers, each tagged with the stream, until the client goes away (the
-/// handler is then dropped) or the server ends; then a complete result tagged the same.
+/// handler is then dropped) or the server ends ([`Server::end_listens`]); then a complete
+/// result tagged the same; on stdio a `notifications/cancelled` for the stream's id comes
+/// first (two pages of the spec ask for one or the other: both are sent).
 async fn listen(
     conn: &Arc<Connection>,
     ctx: &Context,
@@ -395,8 +397,13 @@ async fn listen(
     {
         return Err(ErrorObject::internal("the listen stream closed"));
     }
+    let ending = server.listens_ending();
+    tokio::pin!(ending);
     loop {
-        let change = changes.recv().await;
+        let change = tokio::select! {
+            change = changes.recv() => change,
+            () = &mut ending => break,
+        };
         for m in listen_messages(&id, &honoured, &change) {
             if !conn.send(Some(&id), m).await {
                 return Err(ErrorObject::internal("the listen stream closed"));
@@ -405,6 +412,19 @@ async fn listen(
         if matches!(change, Err(broadcast::error::RecvError::Closed)) {
             break;
         }
+    }
+    if conn.is_lines() {
+        let mut params = Map::new();
+        params.insert(
+            "requestId".into(),
+            serde_json::to_value(&id).unwrap_or(Value::Null),
+        );
+        params.insert("reason".into(), "the server is shutting down".into());
+        conn.send(
+            Some(&id),
+            jsonrpc::encode_notification("notifications/cancelled", Some(&params)),
+        )
+        .await;
     }
     let mut out = Map::new();
     out.insert("resultType".into(), "complete".into());

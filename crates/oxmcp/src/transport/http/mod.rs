@@ -232,9 +232,11 @@ impl HttpService {
         st
     }
 
-    /// Begins shutdown: GET streams end; requests in flight go on.
+    /// Begins shutdown: GET streams end, 2026-07-28 listen streams end with their final
+    /// result; requests in flight go on.
     pub fn drain(&self) {
         self.shared.draining.cancel();
+        self.shared.server.end_listens();
     }
 
     /// Ends every session now: aborts handlers, ends streams.
