@@ -500,3 +500,56 @@ async fn an_unreachable_server_fails_connect_with_a_clear_error() {
         .to_string();
     assert!(e.contains("invalid header name"), "{e}");
 }
+
+/// Era detection over HTTP, with `Era::Auto`: what each answer to the `server/discover`
+/// probe makes of the server.
+#[tokio::test]
+async fn the_discover_probe_falls_back_only_on_evidence_of_an_older_server() {
+    let auto = || Client::builder("probe-test", "1.0.0").request_timeout(Duration::from_secs(600));
+    // An HTTP+SSE (2024-11-05) server: 405 to every POST, discover and initialize alike.
+    let (url, _seen) = serve(Arc::new(|_: &Seen| status(405, ""))).await;
+    let e = auto().connect_url(&url).await.unwrap_err().to_string();
+    assert!(
+        e.contains("HTTP+SSE (2024-11-05) server: not supported yet"),
+        "{e}"
+    );
+    // A handshake-era server answers the probe with 400 and no modern error: initialize.
+    let (url, mut seen) = serve(Arc::new(|s: &Seen| {
+        opening(s, "s1").unwrap_or_else(|| status(400, "Bad Request: no session"))
+    }))
+    .await;
+    let c = auto().connect_url(&url).await.unwrap();
+    assert!(!c.is_modern());
+    let methods: Vec<String> = drain(&mut seen)
+        .iter()
+        .map(|s| s.rpc().to_owned())
+        .collect();
+    assert_eq!(methods[..2], ["server/discover", "initialize"]);
+    c.close().await;
+    // A result that is not a discover result (some servers answer `{}` to anything) is an
+    // older server too.
+    let (url, _seen) = serve(Arc::new(|s: &Seen| {
+        opening(s, "s1").unwrap_or_else(|| {
+            json_reply(
+                json!({ "jsonrpc": "2.0", "id": s.body["id"], "result": {} }),
+                None,
+            )
+        })
+    }))
+    .await;
+    let c = auto().connect_url(&url).await.unwrap();
+    assert!(!c.is_modern());
+    c.close().await;
+    // 401, 403, 429 and 5xx are never evidence of an era: the connection fails, no
+    // initialize follows.
+    for code in [401u16, 403, 429, 503] {
+        let (url, mut seen) = serve(Arc::new(move |_: &Seen| status(code, "no"))).await;
+        let e = auto().connect_url(&url).await.unwrap_err().to_string();
+        assert!(e.contains(&code.to_string()), "{code}: {e}");
+        let methods: Vec<String> = drain(&mut seen)
+            .iter()
+            .map(|s| s.rpc().to_owned())
+            .collect();
+        assert_eq!(methods, ["server/discover"], "{code}");
+    }
+}
