@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the interop harness (tests/interop): the official MCP TypeScript SDK, the MCP
+# Installs the interop harness (tests/interop): the official MCP TypeScript SDK (1.x and 2.x), the MCP
 # conformance suite and a prebuilt Node 22, all pinned by tests/interop/package-lock.json.
 #
 # - Idempotent: skips `npm ci` when node_modules was installed from the current lockfile
@@ -58,11 +58,11 @@ node_version="$("$node_bin" --version 2>&1)" || die "$node_bin does not run: $no
     die "$node_bin is $node_version, expected v$required_major.x (stale node_modules? rerun with OXMCP_INTEROP_FORCE=1)"
 
 # The harness's own imports must resolve with that binary.
-for spec in @modelcontextprotocol/sdk/client/index.js @modelcontextprotocol/conformance/package.json; do
+for spec in @modelcontextprotocol/sdk/client/index.js @modelcontextprotocol/client @modelcontextprotocol/server zod @modelcontextprotocol/conformance/package.json; do
     (cd "$dir" && "$node_bin" --input-type=module -e "import.meta.resolve('$spec')" >/dev/null 2>&1) ||
         die "cannot resolve $spec from $dir with $node_bin"
 done
-for harness in stdio-client.mjs http.mjs http-server.mjs; do
+for harness in stdio-client.mjs http.mjs http-server.mjs client2.mjs http-server2.mjs; do
     "$node_bin" --check "$dir/$harness" || die "$dir/$harness does not parse"
 done
 

@@ -4,6 +4,7 @@
 //
 //   node stdio-client.mjs <scenario> -- <server command> [args...]          (stdio)
 //   node stdio-client.mjs <scenario> --http -- <server command> [args...]   (Streamable HTTP)
+//   node stdio-client.mjs <scenario> --http --url <url>   (a server that is already running)
 //
 // Over HTTP the harness spawns the server, reads the URL from its first stdout line
 // (`listening on http://127.0.0.1:PORT/mcp`), connects with StreamableHTTPClientTransport,
@@ -303,7 +304,10 @@ async function connect(server, { capabilities, setup }) {
   setup?.(client);
   const { command, args } = server;
   if (server.http) {
-    const proc = await spawnHttpServer(command, args, CALL_TIMEOUT_MS);
+    // A server already running (`--url`), or one spawned here that prints its URL.
+    const proc = server.url
+      ? { url: server.url, child: { pid: undefined } }
+      : await spawnHttpServer(command, args, CALL_TIMEOUT_MS);
     const http = new HttpLog();
     const transport = new StreamableHTTPClientTransport(new URL(proc.url), { fetch: http.fetch });
     const wire = new Wire(transport);
@@ -346,6 +350,12 @@ async function closeAndCheckExit(runner, conn) {
  * the server must drain and exit with status 0 within EXIT_ON_SIGTERM_MS.
  */
 async function terminateAndCheckExit(runner, conn) {
+  if (typeof conn.proc.child.kill !== 'function') {
+    // `--url`: the server is not ours to stop; whoever started it checks its exit.
+    runner.skip('server exits cleanly on SIGTERM', 'the server was already running (--url): its owner stops it');
+    await conn.client.close();
+    return;
+  }
   await runner.check('server exits cleanly on SIGTERM', async () => {
     const started = performance.now();
     conn.proc.child.kill('SIGTERM');
@@ -1296,11 +1306,17 @@ const SCENARIOS = {
 function usage(message) {
   if (message) console.error(`stdio-client: ${message}`);
   console.error(`usage: node stdio-client.mjs <${Object.keys(SCENARIOS).join('|')}> [--http] -- <server command> [args...]`);
+  console.error(`       node stdio-client.mjs <scenario> --http --url <url of a running server>`);
   process.exit(2);
 }
 
 async function main() {
   const argv = process.argv.slice(2);
+  // `<scenario> --http --url URL`: a server that is already running.
+  const urlAt = argv.indexOf('--url');
+  const url = urlAt >= 0 ? argv[urlAt + 1] : undefined;
+  if (urlAt >= 0 && (!url || !argv.includes('--http'))) usage('--url needs a URL and --http');
+  if (url) argv.splice(urlAt, 2, '--', '(running)');
   const dashdash = argv.indexOf('--');
   if (dashdash < 1 || dashdash > 2 || argv.length < dashdash + 2) usage();
   const [scenario, ...flags] = argv.slice(0, dashdash);
@@ -1326,7 +1342,7 @@ async function main() {
 
   console.log(`# scenario ${scenario} over ${http ? 'Streamable HTTP' : 'stdio'}: ${[command, ...args].join(' ')}`);
   try {
-    await run(runner, { command, args, http });
+    await run(runner, { command, args, http, url });
   } catch (error) {
     // Only the handshake runs outside a check: report it as one.
     runner.count += 1;

@@ -471,6 +471,36 @@ pub fn run_interop_scenario_http(scenario: &str, server: &[&str]) {
     run_interop(scenario, &["--http"], server);
 }
 
+/// Like [`run_interop_scenario_http`], against a server that is already running at `url`
+/// (the test that started it checks its exit).
+pub fn run_interop_scenario_url(scenario: &str, url: &str) {
+    run_interop(scenario, &["--http", "--url", url], &[]);
+}
+
+/// Runs the TypeScript SDK 2.x client harness (`tests/interop/client2.mjs`) against `url`:
+/// it must negotiate 2026-07-28 and pass every check.
+pub fn run_interop_client2(url: &str) {
+    let root = project_root();
+    let out = std::process::Command::new(interop_node())
+        .arg(root.join("tests/interop/client2.mjs"))
+        .arg(url)
+        .current_dir(root.join("tests/interop"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run tests/interop/client2.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && !stdout.contains("not ok"),
+        "the TypeScript SDK 2.x client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("# summary: client2"),
+        "no summary:\n{stdout}\n{stderr}"
+    );
+}
+
 fn run_interop(scenario: &str, flags: &[&str], server: &[&str]) {
     let root = project_root();
     let node = interop_node();
@@ -478,7 +508,11 @@ fn run_interop(scenario: &str, flags: &[&str], server: &[&str]) {
         .arg(root.join("tests/interop/stdio-client.mjs"))
         .arg(scenario)
         .args(flags)
-        .arg("--")
+        .args(if server.is_empty() {
+            &[][..]
+        } else {
+            &["--"][..]
+        })
         .args(server)
         .stdin(std::process::Stdio::null())
         .output()

@@ -5,7 +5,10 @@
 //! Tools with progress and logs, resources, templates, prompts, completion, ping, sampling
 //! and elicitation answered by the client's handlers; on stateful sessions also a stream
 //! the server cuts midway (resumed with Last-Event-ID), cancellation, an expired session
-//! (404, then a new session), and the DELETE on close.
+//! (404, then a new session), and the DELETE on close. The 1.x server speaks only the
+//! handshake revisions, so these runs also prove the client falls back from its
+//! `server/discover` probe to `initialize`. Against the SDK 2.x server
+//! (`tests/interop/http-server2.mjs`) the client speaks 2026-07-28.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -135,6 +138,8 @@ async fn exercise(mode: Mode) {
     let run = async {
         let mut notes = client.notifications();
         assert_eq!(client.server_info().unwrap().name, "ts-sdk-http");
+        // The 1.x server does not speak 2026-07-28: the client fell back to initialize.
+        assert!(!client.is_modern());
         assert_eq!(
             client.protocol_version(),
             Some(oxmcp::ProtocolVersion::V2025_11_25)
@@ -349,4 +354,95 @@ async fn stateful_json() {
 #[tokio::test]
 async fn stateless() {
     exercise(Mode::Stateless).await;
+}
+
+/// The TypeScript SDK 2.x server: the oxmcp client (era `Auto`) speaks 2026-07-28 with it,
+/// and answers its `input_required` call through the same elicitation handler; pinned to
+/// the handshake revisions it is served too (the SDK's stateless fallback).
+#[tokio::test]
+async fn speaks_2026_07_28_with_the_typescript_sdk_2_server() {
+    let root = oxmcp_testkit::project_root();
+    let node = root.join("tests/interop/node_modules/.bin/node");
+    assert!(
+        node.exists(),
+        "the interop harness is not installed: run scripts/setup-interop.sh (expected {})",
+        node.display()
+    );
+    let mut child = Command::new(&node)
+        .arg(root.join("tests/interop/http-server2.mjs"))
+        .current_dir(root.join("tests/interop"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start tests/interop/http-server2.mjs");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("the TS 2.x server printed no URL within 30 s")
+        .unwrap()
+        .expect("the TS 2.x server exited before printing its URL");
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    let elicited = Arc::new(AtomicUsize::new(0));
+    let seen = elicited.clone();
+    let client = Client::builder("oxmcp-http-interop-2", "1.0.0")
+        .request_timeout(Duration::from_secs(30))
+        .elicitation(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok(serde_json::from_value::<ElicitResult>(
+                    json!({ "action": "accept", "content": { "name": "Ada" } }),
+                )
+                .unwrap())
+            }
+        })
+        .connect_url(&url)
+        .await
+        .unwrap();
+    assert!(client.is_modern());
+    assert_eq!(
+        client.protocol_version(),
+        Some(oxmcp::ProtocolVersion::V2026_07_28)
+    );
+    assert_eq!(client.server_info().unwrap().name, "ts-sdk-2-server");
+    let names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["echo", "ask_name"]);
+    let r = client
+        .call_tool("echo", json!({ "text": "hi" }))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "hi");
+    let r = client.call_tool("ask_name", json!({})).await.unwrap();
+    assert_eq!(text(&r), "Hello, Ada!");
+    assert_eq!(elicited.load(Ordering::SeqCst), 1);
+    let doc = client.read_resource("test://doc").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&doc.contents[0]).unwrap()["text"],
+        "the doc"
+    );
+    let p = client.get_prompt("hello", HashMap::new()).await.unwrap();
+    assert_eq!(p.messages.len(), 1);
+    client.close().await;
+
+    let legacy = Client::builder("oxmcp-http-interop-2", "1.0.0")
+        .era(oxmcp::client::Era::Legacy)
+        .connect_url(&url)
+        .await
+        .unwrap();
+    assert!(!legacy.is_modern());
+    let r = legacy
+        .call_tool("echo", json!({ "text": "old" }))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "old");
+    legacy.close().await;
 }
