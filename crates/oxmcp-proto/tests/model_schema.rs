@@ -340,7 +340,7 @@ fn full_prompt() -> Prompt {
 fn full_call_tool_result() -> CallToolResult {
     CallToolResult {
         content: every_content_block(),
-        structured_content: Some(obj(json!({ "hits": 3 }))),
+        structured_content: Some(json!({ "hits": 3 })),
         is_error: Some(false),
         meta: Some(meta()),
     }
@@ -362,7 +362,7 @@ fn tool_result() -> SamplingContentBlock {
             ContentBlock::text("3 hits"),
             ContentBlock::resource_link("file:///hit/1", "hit"),
         ],
-        structured_content: Some(obj(json!({ "hits": 3 }))),
+        structured_content: Some(json!({ "hits": 3 })),
         is_error: Some(false),
         meta: Some(meta()),
     })
@@ -616,7 +616,7 @@ fn call_tool_result_with_every_content_kind_validates_on_every_revision() {
 fn structured_content_survives_as_text_for_older_clients() {
     // Built without a text block: the downgrade adds one so the output is not lost.
     let result = CallToolResult {
-        structured_content: Some(obj(json!({ "hits": 3 }))),
+        structured_content: Some(json!({ "hits": 3 })),
         ..Default::default()
     };
     let out = check_result("tools/call", "CallToolResult", &result);

@@ -32,7 +32,9 @@ pub struct ElicitRequestUrlParams {
     pub message: String,
     /// The URL.
     pub url: String,
-    /// The id that `notifications/elicitation/complete` names when the user is done.
+    /// The id that `notifications/elicitation/complete` names when the user is done
+    /// (2025-11-25; 2026-07-28 has none: left empty, it is not sent).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub elicitation_id: String,
     /// Asks for the request to run as a task.
     #[serde(default, skip_serializing_if = "Option::is_none")]

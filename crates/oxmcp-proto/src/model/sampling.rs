@@ -32,9 +32,9 @@ pub struct ToolResultContent {
     pub tool_use_id: String,
     /// The unstructured result.
     pub content: Vec<ContentBlock>,
-    /// The structured result.
+    /// The structured result (any JSON value from 2026-07-28).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub structured_content: Option<JsonObject>,
+    pub structured_content: Option<serde_json::Value>,
     /// Whether the call failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,

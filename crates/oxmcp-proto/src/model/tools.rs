@@ -142,9 +142,10 @@ pub struct CallToolRequestParams {
 pub struct CallToolResult {
     /// The unstructured result.
     pub content: Vec<ContentBlock>,
-    /// The structured result, matching the tool's `outputSchema` (2025-06-18).
+    /// The structured result, matching the tool's `outputSchema` (2025-06-18: an object;
+    /// 2026-07-28: any JSON value; a non-object is dropped for older clients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub structured_content: Option<JsonObject>,
+    pub structured_content: Option<Value>,
     /// Whether the call failed (absent: it did not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,
@@ -187,10 +188,7 @@ impl CallToolResult {
     /// block only.
     pub fn structured(value: Value) -> Self {
         let text = value.to_string();
-        let structured_content = match value {
-            Value::Object(map) => Some(map),
-            _ => None,
-        };
+        let structured_content = value.is_object().then_some(value);
         CallToolResult {
             content: vec![ContentBlock::text(text)],
             structured_content,

@@ -86,6 +86,9 @@ pub struct InputRequiredResult {
     /// Opaque state to echo back exactly on the retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_state: Option<String>,
+    /// Result metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Map<String, Value>>,
 }
 
 /// The notification kinds a `subscriptions/listen` stream opts in to.
@@ -137,4 +140,61 @@ impl SubscriptionFilter {
             }),
         }
     }
+}
+
+/// A 2026-07-28 result: a result of the SDK model plus the fields this revision adds to
+/// every result (`resultType`) and to the cacheable ones (`ttlMs`, `cacheScope`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub struct ModernResult<T> {
+    /// The SDK model's result.
+    #[serde(flatten)]
+    pub result: T,
+    /// `complete`, `input_required` (or `task`, tasks extension); absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_type: Option<String>,
+    /// Cache lifetime in milliseconds (cacheable results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// Cache scope (cacheable results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<CacheScope>,
+}
+
+/// The params of a 2026-07-28 `tools/call`, `prompts/get` or `resources/read`: the SDK
+/// model's params plus the answers and state of a multi round-trip retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
+pub struct ModernParams<T> {
+    /// The SDK model's params.
+    #[serde(flatten)]
+    pub params: T,
+    /// The answers to the previous round's input requests, by key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_responses: Option<Map<String, Value>>,
+    /// The previous round's `requestState`, echoed exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_state: Option<String>,
+}
+
+/// A request embedded in an `input_required` result (no `jsonrpc`, no `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "P: Deserialize<'de>"))]
+pub struct EmbeddedRequest<P> {
+    /// `elicitation/create`, `sampling/createMessage` or `roots/list`.
+    pub method: String,
+    /// Its params.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<P>,
+}
+
+/// The params of `subscriptions/listen`, and of `notifications/subscriptions/acknowledged`
+/// (there: the honoured part of the filter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionParams {
+    /// The notification kinds.
+    pub notifications: SubscriptionFilter,
+    /// Metadata (the request `_meta`, or the stream's `subscriptionId`).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Map<String, Value>>,
 }

@@ -244,7 +244,16 @@ async fn call_tool(
         }
         _ => {}
     }
-    let result = tool_outcome((tool.handler)(p.arguments, ctx).await)?;
+    let mut result = tool_outcome((tool.handler)(p.arguments, ctx).await)?;
+    if !conn.is_modern()
+        && result
+            .structured_content
+            .as_ref()
+            .is_some_and(|v| !v.is_object())
+    {
+        // Only 2026-07-28 takes structured content that is not an object.
+        result.structured_content = None;
+    }
     finish(version, "tools/call", &result)
 }
 
