@@ -36,7 +36,7 @@ pub const CONFIG_ENV: &str = "OXMCP_CONFIG";
 pub const LOG_ENV: &str = "OXMCP_LOG";
 
 /// The sections of the file, in order.
-pub const SECTIONS: [&str; 4] = ["server", "http", "limits", "tasks"];
+pub const SECTIONS: [&str; 5] = ["server", "http", "limits", "tasks", "modern"];
 
 /// Which transport `oxmcp serve` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,6 +63,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[tasks]`: bounds of 2025-11-25 tasks.
     pub tasks: TasksConfig,
+    /// `[modern]`: the 2026-07-28 revision (requestState keys, caching hints).
+    pub modern: ModernConfig,
 }
 
 /// `[server]`.
@@ -238,6 +240,67 @@ impl Default for TasksConfig {
     }
 }
 
+/// A secret string: written to the configuration and used, never printed (`Debug` and
+/// `oxmcp config check` show `<redacted>`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The shortest `requestState` key accepted, in bytes.
+pub const MIN_STATE_KEY_BYTES: usize = 32;
+
+/// `[modern]`: `oxmcp::server::ModernOptions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ModernConfig {
+    /// The key that signs `requestState` (every node of a deployment must share it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_key: Option<Secret>,
+    /// The previous key, still accepted while a new one rolls out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_state_key: Option<Secret>,
+    /// How long a `requestState` stays valid.
+    #[serde(with = "duration")]
+    pub state_ttl: Duration,
+    /// Rounds of input one request may take.
+    pub max_rounds: usize,
+    /// `ttlMs` of `server/discover`.
+    #[serde(with = "duration")]
+    pub discover_ttl: Duration,
+    /// `ttlMs` of the four lists.
+    #[serde(with = "duration")]
+    pub list_ttl: Duration,
+    /// `ttlMs` of `resources/read`.
+    #[serde(with = "duration")]
+    pub read_ttl: Duration,
+    /// `cacheScope` of every cacheable result: `private` or `public`.
+    pub cache_scope: String,
+}
+
+impl Default for ModernConfig {
+    fn default() -> Self {
+        let m = ServerOptions::default().modern;
+        let ms = |h: oxmcp::proto::modern::model::CacheHint| Duration::from_millis(h.ttl_ms);
+        ModernConfig {
+            state_key: None,
+            previous_state_key: None,
+            state_ttl: m.state_ttl,
+            max_rounds: m.max_rounds as usize,
+            discover_ttl: ms(m.cache.discover),
+            list_ttl: ms(m.cache.tools),
+            read_ttl: ms(m.cache.read),
+            cache_scope: m.cache.read.scope.as_str().to_owned(),
+        }
+    }
+}
+
 /// How a key's value is written in the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -373,6 +436,22 @@ pub const KEYS: &[Key] = &[
         "The longest TTL granted; a longer request is cut to it."),
     key("tasks", "poll_interval", Kind::Duration, None,
         "The pollInterval suggested to clients."),
+    key("modern", "state_key", Kind::Text, None,
+        "The secret (at least 32 bytes) that signs the requestState of 2026-07-28 multi round-trip requests. Every node of a deployment must share it; set it through the environment. Not set: a random key per process (a state then opens only on the node that sealed it)."),
+    key("modern", "previous_state_key", Kind::Text, None,
+        "The key before state_key, still accepted while a new key rolls out (then remove it). Not set: none."),
+    key("modern", "state_ttl", Kind::Duration, None,
+        "How long a requestState stays valid (at least 1s); an older one gets -32602."),
+    key("modern", "max_rounds", Kind::Integer, None,
+        "Rounds of input (input_required) one request may take before it is refused with -32602."),
+    key("modern", "discover_ttl", Kind::Duration, None,
+        "The ttlMs of server/discover results (0s: stale at once)."),
+    key("modern", "list_ttl", Kind::Duration, None,
+        "The ttlMs of tools/list, prompts/list, resources/list and resources/templates/list results."),
+    key("modern", "read_ttl", Kind::Duration, None,
+        "The ttlMs of resources/read results (a resource may set its own in code)."),
+    key("modern", "cache_scope", Kind::Text, None,
+        "The cacheScope of every cacheable result: \"private\" (only the same authorization context may reuse it) or \"public\"."),
 ];
 
 /// The key at `section.name`.
@@ -672,6 +751,36 @@ impl Config {
                 "must be more than 0s, e.g. \"500ms\"".into(),
             ));
         }
+        let m = &self.modern;
+        for (key, secret) in [
+            ("modern.state_key", &m.state_key),
+            ("modern.previous_state_key", &m.previous_state_key),
+        ] {
+            if let Some(Secret(k)) = secret
+                && k.len() < MIN_STATE_KEY_BYTES
+            {
+                p.push((
+                    key,
+                    format!(
+                        "must be at least {MIN_STATE_KEY_BYTES} bytes, got {}: use a random secret, e.g. the output of `openssl rand -hex 32`",
+                        k.len()
+                    ),
+                ));
+            }
+        }
+        at_least(&mut p, "modern.max_rounds", m.max_rounds, 1, "");
+        if m.state_ttl < Duration::from_secs(1) {
+            p.push((
+                "modern.state_ttl",
+                format!("must be at least 1s, got {}", fmt_duration(m.state_ttl)),
+            ));
+        }
+        if !matches!(m.cache_scope.as_str(), "private" | "public") {
+            p.push((
+                "modern.cache_scope",
+                format!("must be \"private\" or \"public\", got {:?}", m.cache_scope),
+            ));
+        }
         p
     }
 
@@ -708,6 +817,30 @@ impl Config {
         server.tasks.default_ttl = t.default_ttl;
         server.tasks.max_ttl = t.max_ttl;
         server.tasks.poll_interval = t.poll_interval;
+        let m = &self.modern;
+        server.modern.state_key = m.state_key.as_ref().map(|k| k.0.as_bytes().to_vec());
+        server.modern.previous_state_key = m
+            .previous_state_key
+            .as_ref()
+            .map(|k| k.0.as_bytes().to_vec());
+        server.modern.state_ttl = m.state_ttl;
+        server.modern.max_rounds = u32::try_from(m.max_rounds).unwrap_or(u32::MAX);
+        {
+            use oxmcp::proto::modern::model::{CacheHint, CacheScope};
+            let scope = if m.cache_scope == "public" {
+                CacheScope::Public
+            } else {
+                CacheScope::Private
+            };
+            let hint = |d: Duration| CacheHint::new(d.as_millis() as u64, scope);
+            let c = &mut server.modern.cache;
+            c.discover = hint(m.discover_ttl);
+            c.tools = hint(m.list_ttl);
+            c.prompts = hint(m.list_ttl);
+            c.resources = hint(m.list_ttl);
+            c.templates = hint(m.list_ttl);
+            c.read = hint(m.read_ttl);
+        }
 
         let h = &self.http;
         let mut http = HttpOptions::default();
@@ -762,6 +895,10 @@ impl Config {
                     None if k.name == "allowed_hosts" => {
                         out.push_str("# allowed_hosts = [\"mcp.example.com\"]\n")
                     }
+                    None if k.name.ends_with("state_key") => out.push_str(&format!(
+                        "# {} = \"<a random secret of at least {MIN_STATE_KEY_BYTES} bytes>\"\n",
+                        k.name
+                    )),
                     None => out.push_str(&format!("# {} is not set\n", k.name)),
                 }
             }
@@ -1098,6 +1235,9 @@ fn render(config: &Config, origins: &BTreeMap<String, Origin>) -> String {
                 .unwrap_or_default();
             let value = values.get(section).and_then(|t| t.get(k.name));
             match (k.name, value) {
+                ("state_key" | "previous_state_key", Some(_)) => {
+                    out.push_str(&format!("{} = \"<redacted>\"{origin}\n", k.name));
+                }
                 (_, Some(v)) if k.name != "allowed_hosts" => {
                     out.push_str(&format!("{} = {v}{origin}\n", k.name));
                 }
@@ -1287,6 +1427,8 @@ mod tests {
         let mut c = Config::default();
         c.server.root = Some("/".into());
         c.http.allowed_hosts = Some(vec![]);
+        c.modern.state_key = Some(Secret("k".repeat(32)));
+        c.modern.previous_state_key = Some(Secret("p".repeat(32)));
         let values = section_values(&c);
         let fields: usize = values.values().map(|t| t.len()).sum();
         assert_eq!(fields, KEYS.len());

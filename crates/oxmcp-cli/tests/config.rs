@@ -332,12 +332,12 @@ fn the_default_file_round_trips_through_check() {
         check_ok(&["--config", effective.to_str().unwrap()], &[]),
         built_in
     );
-    // Every key of every section is printed.
+    // Every key of every section is printed (but the optional ones that are not set).
     for section in SECTIONS {
         let printed = built_in[section].as_table().unwrap();
         for k in KEYS
             .iter()
-            .filter(|k| k.section == section && k.name != "root")
+            .filter(|k| k.section == section && k.name != "root" && !k.name.ends_with("state_key"))
         {
             assert!(printed.contains_key(k.name), "{}", k.path());
         }
@@ -373,4 +373,40 @@ fn the_configuration_doc_lists_every_key_with_its_default() {
             );
         }
     }
+}
+
+#[test]
+fn the_modern_section_configures_request_state_keys_and_caching_hints() {
+    let key = "k".repeat(40);
+    let file = "[modern]\nstate_ttl = \"5m\"\nmax_rounds = 4\nlist_ttl = \"30s\"\ncache_scope = \"public\"\n";
+    let env = vec![("OXMCP_MODERN_STATE_KEY".to_owned(), key.clone())];
+    let dir = scratch("modern");
+    let path = dir.join("modern.toml");
+    std::fs::write(&path, file).unwrap();
+    let loaded = Config::load(Some(&path), &env, &[]).unwrap();
+    let (server, _) = loaded.config.runtime_options();
+    assert_eq!(server.modern.state_key.as_deref(), Some(key.as_bytes()));
+    assert_eq!(server.modern.state_ttl, std::time::Duration::from_secs(300));
+    assert_eq!(server.modern.max_rounds, 4);
+    assert_eq!(server.modern.cache.tools.ttl_ms, 30_000);
+    assert_eq!(
+        server.modern.cache.prompts.scope,
+        oxmcp::proto::modern::model::CacheScope::Public
+    );
+    // The secret never shows: not in Debug, not in what `config check` prints.
+    assert!(!format!("{:?}", loaded.config).contains(&key));
+    let printed = loaded.to_toml();
+    assert!(!printed.contains(&key), "{printed}");
+    assert!(printed.contains("state_key = \"<redacted>\""), "{printed}");
+    // A short key is refused, naming the key, where it came from and the fix.
+    let short = vec![("OXMCP_MODERN_STATE_KEY".to_owned(), "short".to_owned())];
+    let e = Config::load(None, &short, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains("modern.state_key")
+            && e.contains("at least 32 bytes")
+            && e.contains("OXMCP_MODERN_STATE_KEY"),
+        "{e}"
+    );
+    let bad = Config::from_toml_str("[modern]\ncache_scope = \"shared\"\n", "f.toml").unwrap_err();
+    assert!(bad.to_string().contains("modern.cache_scope"), "{bad}");
 }
