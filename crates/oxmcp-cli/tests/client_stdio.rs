@@ -112,3 +112,28 @@ async fn a_missing_program_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A handshake-era server that exits on any request before `initialize` (as servers on
+/// some SDKs do): the client's `server/discover` probe ends the process, so the client
+/// starts it again and initialises.
+#[tokio::test]
+async fn a_server_that_exits_on_the_probe_is_started_again_for_initialize() {
+    let script = format!(
+        r#"read -r line; case "$line" in *server/discover*) exit 3;; esac; {{ printf '%s\n' "$line"; cat; }} | exec '{}' serve --stdio"#,
+        env!("CARGO_BIN_EXE_oxmcp")
+    );
+    let c = Client::builder("t", "1")
+        .connect_stdio(StdioCommand::new("sh").args(["-c", &script]))
+        .await
+        .unwrap();
+    assert!(!c.is_modern());
+    assert_eq!(
+        c.protocol_version(),
+        Some(oxmcp::ProtocolVersion::V2025_11_25)
+    );
+    let r = c
+        .call_tool("echo", json!({ "message": "again" }))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("again"));
+}

@@ -225,7 +225,7 @@ async fn the_cache_serves_within_ttl_and_refetches_after_it_or_a_list_change() {
 #[tokio::test(start_paused = true)]
 async fn pinned_modern_refuses_an_older_server_and_auto_falls_back_to_it() {
     // A handshake-only server: answers anything before initialize with an error.
-    async fn legacy_server(era: Era) -> Result<Client, oxmcp::client::ClientError> {
+    async fn legacy_server(era: Era, silent: bool) -> Result<Client, oxmcp::client::ClientError> {
         let (client_io, server_io) = tokio::io::duplex(4096);
         let (sr, mut sw) = tokio::io::split(server_io);
         tokio::spawn(async move {
@@ -236,6 +236,7 @@ async fn pinned_modern_refuses_an_older_server_and_auto_falls_back_to_it() {
                     Some("initialize") => json!({ "jsonrpc": "2.0", "id": m["id"], "result": {
                         "protocolVersion": "2025-11-25", "capabilities": { "tools": {} },
                         "serverInfo": { "name": "old", "version": "1" } } }),
+                    Some("server/discover") if silent => continue,
                     _ if m.get("id").is_some() => json!({ "jsonrpc": "2.0", "id": m["id"],
                         "error": { "code": -32600, "message": "not initialized" } }),
                     _ => continue,
@@ -244,14 +245,21 @@ async fn pinned_modern_refuses_an_older_server_and_auto_falls_back_to_it() {
             }
         });
         let (cr, cw) = tokio::io::split(client_io);
-        Client::builder("t", "1").era(era).connect(cr, cw).await
+        Client::builder("t", "1")
+            .era(era)
+            .discover_timeout(Duration::from_secs(2))
+            .connect(cr, cw)
+            .await
     }
-    let auto = legacy_server(Era::Auto).await.unwrap();
+    let auto = legacy_server(Era::Auto, false).await.unwrap();
     assert!(!auto.is_modern());
     assert_eq!(
         auto.protocol_version(),
         Some(oxmcp::ProtocolVersion::V2025_11_25)
     );
-    let pinned = legacy_server(Era::Modern).await.unwrap_err();
+    let pinned = legacy_server(Era::Modern, false).await.unwrap_err();
     assert!(pinned.to_string().contains("2026-07-28"), "{pinned}");
+    // A server that stays silent on the probe (stdio): after discover_timeout, initialize.
+    let silent = legacy_server(Era::Auto, true).await.unwrap();
+    assert!(!silent.is_modern());
 }
