@@ -40,6 +40,17 @@ struct TsServer {
 
 impl TsServer {
     async fn start(mode: Mode) -> TsServer {
+        let mode = match mode {
+            Mode::Sse => "sse",
+            Mode::Json => "json",
+            Mode::Stateless => "stateless",
+        };
+        TsServer::spawn("http-server.mjs", &[mode]).await
+    }
+
+    /// Starts `tests/interop/<script>` with the pinned Node and reads the URL it prints
+    /// first (`URL=…`, or `listening on …`).
+    async fn spawn(script: &str, args: &[&str]) -> TsServer {
         let root = oxmcp_testkit::project_root();
         let node = root.join("tests/interop/node_modules/.bin/node");
         assert!(
@@ -48,26 +59,23 @@ impl TsServer {
             node.display()
         );
         let mut child = Command::new(&node)
-            .arg(root.join("tests/interop/http-server.mjs"))
-            .arg(match mode {
-                Mode::Sse => "sse",
-                Mode::Json => "json",
-                Mode::Stateless => "stateless",
-            })
+            .arg(root.join("tests/interop").join(script))
+            .args(args)
             .current_dir(root.join("tests/interop"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("start tests/interop/http-server.mjs");
+            .unwrap_or_else(|e| panic!("start tests/interop/{script}: {e}"));
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
             .await
-            .expect("the TS server printed no URL within 30 s")
+            .unwrap_or_else(|_| panic!("{script} printed no URL within 30 s"))
             .unwrap()
-            .expect("the TS server exited before printing its URL");
+            .unwrap_or_else(|| panic!("{script} exited before printing its URL"));
         let url = first
             .strip_prefix("URL=")
+            .or_else(|| first.strip_prefix("listening on "))
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
         TsServer {
@@ -361,31 +369,8 @@ async fn stateless() {
 /// the handshake revisions it is served too (the SDK's stateless fallback).
 #[tokio::test]
 async fn speaks_2026_07_28_with_the_typescript_sdk_2_server() {
-    let root = oxmcp_testkit::project_root();
-    let node = root.join("tests/interop/node_modules/.bin/node");
-    assert!(
-        node.exists(),
-        "the interop harness is not installed: run scripts/setup-interop.sh (expected {})",
-        node.display()
-    );
-    let mut child = Command::new(&node)
-        .arg(root.join("tests/interop/http-server2.mjs"))
-        .current_dir(root.join("tests/interop"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start tests/interop/http-server2.mjs");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("the TS 2.x server printed no URL within 30 s")
-        .unwrap()
-        .expect("the TS 2.x server exited before printing its URL");
-    let url = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
+    let server = TsServer::spawn("http-server2.mjs", &[]).await;
+    let url = server.url.clone();
     let elicited = Arc::new(AtomicUsize::new(0));
     let seen = elicited.clone();
     let client = Client::builder("oxmcp-http-interop-2", "1.0.0")
