@@ -226,6 +226,8 @@ pub struct TasksConfig {
     /// The `pollInterval` suggested to clients.
     #[serde(with = "duration")]
     pub poll_interval: Duration,
+    /// Tasks of the 2026-07-28 tasks extension held at once, server-wide.
+    pub max_server_tasks: usize,
 }
 
 impl Default for TasksConfig {
@@ -236,6 +238,7 @@ impl Default for TasksConfig {
             default_ttl: t.default_ttl,
             max_ttl: t.max_ttl,
             poll_interval: t.poll_interval,
+            max_server_tasks: t.max_server_tasks,
         }
     }
 }
@@ -436,6 +439,8 @@ pub const KEYS: &[Key] = &[
         "The longest TTL granted; a longer request is cut to it."),
     key("tasks", "poll_interval", Kind::Duration, None,
         "The pollInterval suggested to clients."),
+    key("tasks", "max_server_tasks", Kind::Integer, None,
+        "Tasks of the 2026-07-28 tasks extension the server holds at once, for all clients together; one more gets -31429."),
     key("modern", "state_key", Kind::Text, None,
         "The secret (at least 32 bytes) that signs the requestState of 2026-07-28 multi round-trip requests. Every node of a deployment must share it; set it through the environment. Not set: a random key per process (a state then opens only on the node that sealed it)."),
     key("modern", "previous_state_key", Kind::Text, None,
@@ -730,6 +735,7 @@ impl Config {
         }
         let t = &self.tasks;
         at_least(&mut p, "tasks.max_tasks", t.max_tasks, 1, "");
+        at_least(&mut p, "tasks.max_server_tasks", t.max_server_tasks, 1, "");
         if t.default_ttl.is_zero() {
             p.push((
                 "tasks.default_ttl",
@@ -817,6 +823,7 @@ impl Config {
         server.tasks.default_ttl = t.default_ttl;
         server.tasks.max_ttl = t.max_ttl;
         server.tasks.poll_interval = t.poll_interval;
+        server.tasks.max_server_tasks = t.max_server_tasks;
         let m = &self.modern;
         server.modern.state_key = m.state_key.as_ref().map(|k| k.0.as_bytes().to_vec());
         server.modern.previous_state_key = m

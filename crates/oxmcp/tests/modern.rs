@@ -640,3 +640,73 @@ async fn shutdown_ends_listen_streams_with_a_tagged_final_result() {
     let end = next().await;
     check("SubscriptionsListenResultResponse", &end);
 }
+
+#[tokio::test]
+async fn extension_tasks_are_bounded_server_wide_and_cancel_to_a_terminal_status() {
+    let mut opts = oxmcp::server::ServerOptions::default();
+    opts.tasks.max_server_tasks = 1;
+    let server = Server::builder("tasks-bound", "1")
+        .options(opts)
+        .tool(
+            Tool::new("wait", "Waits until cancelled.", |_: NoArgs, _| async {
+                std::future::pending::<()>().await;
+                Ok(CallToolResult::text("never"))
+            })
+            .task_support(oxmcp::server::TaskSupport::Optional),
+        )
+        .build();
+    let svc = HttpService::new(server.clone(), HttpOptions::default());
+    let ext = json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } });
+    let (_, first, _) = reply(
+        call(
+            &svc,
+            1,
+            "tools/call",
+            json!({ "name": "wait", "_meta": meta(ext.clone()) }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(first["result"]["resultType"], "task", "{first}");
+    let task = first["result"]["taskId"].as_str().unwrap().to_owned();
+    assert_eq!(server.stats().1.tasks, 1);
+    // The store is full: the next task-creating call is refused, saying which bound.
+    let (_, second, _) = reply(
+        call(
+            &svc,
+            2,
+            "tools/call",
+            json!({ "name": "wait", "_meta": meta(ext.clone()) }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        second["error"]["code"],
+        oxmcp::proto::error::OVERLOADED,
+        "{second}"
+    );
+    assert!(
+        second["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_server_tasks")
+    );
+    // Cancel the task: acknowledged with an empty complete result; it reads cancelled.
+    let mut req = request("POST", None)
+        .header("mcp-protocol-version", V)
+        .header("mcp-method", "tasks/cancel")
+        .header("mcp-name", task.as_str());
+    let body = json!({ "jsonrpc": "2.0", "id": 3, "method": "tasks/cancel",
+        "params": { "taskId": task, "_meta": meta(ext.clone()) } });
+    let ack = json_body(send(&svc, req, &body.to_string()).await).await;
+    assert_eq!(ack["result"]["resultType"], "complete", "{ack}");
+    req = request("POST", None)
+        .header("mcp-protocol-version", V)
+        .header("mcp-method", "tasks/get")
+        .header("mcp-name", task.as_str());
+    let body = json!({ "jsonrpc": "2.0", "id": 4, "method": "tasks/get",
+        "params": { "taskId": task, "_meta": meta(ext) } });
+    let got = json_body(send(&svc, req, &body.to_string()).await).await;
+    assert_eq!(got["result"]["status"], "cancelled", "{got}");
+}

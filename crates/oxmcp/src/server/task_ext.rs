@@ -11,7 +11,7 @@
 //!
 //! Tasks live in one store per server, not per connection (2026-07-28 has none): a task
 //! id is 128 random bits, an unguessable handle. The store is bounded
-//! ([`TaskLimits::max_tasks`] per … server) and forgets a task once its `ttlMs` passed.
+//! ([`TaskLimits::max_server_tasks`]) and forgets a task once its `ttlMs` passed.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -110,11 +110,11 @@ impl ExtTasks {
     ) -> Result<(String, Value), ErrorObject> {
         let mut map = self.map.lock();
         Self::purge(&mut map, now);
-        if map.len() >= self.limits.max_tasks {
+        if map.len() >= self.limits.max_server_tasks {
             return Err(ErrorObject::overloaded(
                 format!(
-                    "too many tasks: the limit is {} (tasks.max_tasks)",
-                    self.limits.max_tasks
+                    "too many tasks: the limit is {} (tasks.max_server_tasks)",
+                    self.limits.max_server_tasks
                 ),
                 retry_after_ms,
             ));

@@ -29,6 +29,10 @@ pub struct TaskLimits {
     pub max_ttl: Duration,
     /// The `pollInterval` suggested to clients (default 500 ms).
     pub poll_interval: Duration,
+    /// Tasks of the 2026-07-28 tasks extension the server holds at once, for all clients
+    /// together (there are no sessions to share them out; default 10,000). One more gets
+    /// the overload error.
+    pub max_server_tasks: usize,
 }
 
 impl Default for TaskLimits {
@@ -38,6 +42,7 @@ impl Default for TaskLimits {
             default_ttl: Duration::from_secs(3600),
             max_ttl: Duration::from_secs(24 * 3600),
             poll_interval: Duration::from_millis(500),
+            max_server_tasks: 10_000,
         }
     }
 }
