@@ -1,6 +1,7 @@
 //! The `oxmcp` binary's library side: the built-in demo server (so tests can run it in
 //! process), `oxmcp call`, and the configuration of `oxmcp serve`.
 
+pub mod bench;
 pub mod call;
 pub mod config;
 pub mod demo;

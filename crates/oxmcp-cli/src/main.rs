@@ -24,6 +24,9 @@ enum Command {
     Serve(Overrides),
     /// Call one method of an MCP server and print the result as JSON.
     Call(oxmcp_cli::call::CallArgs),
+    /// Load a running server with tools/call echo over Streamable HTTP and report
+    /// throughput and latency.
+    Bench(oxmcp_cli::bench::BenchArgs),
     /// Check or print the configuration of `oxmcp serve`.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -138,6 +141,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Call(args) => call(args),
+        Command::Bench(args) => bench(args),
         Command::Config(ConfigCommand::Check(args)) => match args.load() {
             Ok(loaded) => {
                 print!("{}", loaded.to_toml());
@@ -171,6 +175,15 @@ fn call(args: oxmcp_cli::call::CallArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let code = rt.block_on(oxmcp_cli::call::run(args))?;
+    drop(rt);
+    std::process::exit(code);
+}
+
+fn bench(args: oxmcp_cli::bench::BenchArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let code = rt.block_on(oxmcp_cli::bench::run(args))?;
     drop(rt);
     std::process::exit(code);
 }
