@@ -62,6 +62,7 @@ fn errors(r: &Value) -> u64 {
 async fn every_request_is_answered_or_counted_as_an_error() {
     let demo = oxmcp_cli::demo::server(None, ServerOptions::default()).unwrap();
     let url = serve(demo).await;
+    let pid = std::process::id().to_string();
     for extra in [&[][..], &["--rate", "2000"][..]] {
         let r = bench(&url, extra).await;
         let sent = r["sent"].as_u64().unwrap();
@@ -69,6 +70,13 @@ async fn every_request_is_answered_or_counted_as_an_error() {
         assert_eq!(r["answered"].as_u64().unwrap() + errors(&r), sent, "{r}");
         assert_eq!(errors(&r), 0, "{r}");
     }
+    // With the server's pid (this test process serves it), what the server spent.
+    let r = bench(&url, &["--server-pid", &pid]).await;
+    assert!(
+        r["server_cpu_us_per_request"].as_f64().unwrap() > 0.0,
+        "{r}"
+    );
+    assert!(r["server_rss_bytes"].as_u64().unwrap() > 0, "{r}");
     // A server without the echo tool: every reply is an error, counted by its kind.
     let bare = Server::builder("bare", "1").enable_tools().build();
     let url = serve(bare).await;

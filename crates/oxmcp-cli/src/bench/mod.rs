@@ -8,10 +8,14 @@
 //! result is a table or JSON: requests per second, latency percentiles (corrected and
 //! not), errors by kind; `sent = answered + errors` always holds.
 //!
+//! With `--server-pid` (Linux) it also reports the server's CPU time per answered request
+//! over the measured window and its resident memory after it.
+//!
 //! Not here yet (issue 7): stdio, sessions of the handshake revisions, `--idle-sessions`,
-//! the server's RSS and CPU time, a progress bar, and the peers' comparison script.
+//! a progress bar, and the peers' comparison script.
 
 pub mod http;
+pub mod process;
 pub mod recorder;
 
 use std::sync::Arc;
@@ -44,9 +48,27 @@ pub struct BenchArgs {
     /// Bytes of the echoed message.
     #[arg(long, default_value_t = 64)]
     pub payload: usize,
+    /// The server's process id (Linux): report its CPU time per answered request and its
+    /// resident memory after the run.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// Print the result as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A run's report with what the server spent, when its pid was given.
+#[derive(Debug, serde::Serialize)]
+pub struct Outcome {
+    /// What the load generator measured.
+    #[serde(flatten)]
+    pub report: Report,
+    /// Server CPU time per answered request, in microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_us_per_request: Option<f64>,
+    /// The server's resident memory after the run, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_rss_bytes: Option<u64>,
 }
 
 /// Real time since `start`.
@@ -74,7 +96,7 @@ impl Clock for RealClock {
 }
 
 /// Runs the load, returning what was measured (warm-up excluded).
-pub async fn measure(args: &BenchArgs) -> anyhow::Result<Report> {
+pub async fn measure(args: &BenchArgs) -> anyhow::Result<Outcome> {
     if args.connections == 0 {
         anyhow::bail!("--connections must be at least 1");
     }
@@ -98,6 +120,15 @@ pub async fn measure(args: &BenchArgs) -> anyhow::Result<Report> {
     }
     let start = tokio::time::Instant::now();
     let (warmup, end) = (args.warmup, args.warmup + args.duration);
+    // The server's CPU counter is read when the measured window opens and closes.
+    let cpu_window = args.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(start + warmup).await;
+            let before = process::cpu_time(pid)?;
+            tokio::time::sleep_until(start + end).await;
+            Ok::<_, anyhow::Error>(process::cpu_time(pid)?.saturating_sub(before))
+        })
+    });
     let n = args.connections as u32;
     let tasks: Vec<_> = conns
         .into_iter()
@@ -131,16 +162,28 @@ pub async fn measure(args: &BenchArgs) -> anyhow::Result<Report> {
         total.merge(&t.await?);
     }
     let measured = start.elapsed().saturating_sub(warmup);
-    Ok(total.report(measured))
+    let report = total.report(measured);
+    let mut outcome = Outcome {
+        server_cpu_us_per_request: None,
+        server_rss_bytes: None,
+        report,
+    };
+    if let (Some(pid), Some(window)) = (args.server_pid, cpu_window) {
+        let cpu = window.await??;
+        outcome.server_cpu_us_per_request =
+            Some(cpu.as_secs_f64() * 1e6 / outcome.report.answered.max(1) as f64);
+        outcome.server_rss_bytes = Some(process::rss_bytes(pid)?);
+    }
+    Ok(outcome)
 }
 
 /// Runs `oxmcp bench`; returns the exit status.
 pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
-    let report = measure(&args).await?;
+    let outcome = measure(&args).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
-        print!("{}", table(&args, &report));
+        print!("{}", table(&args, &outcome));
     }
     Ok(0)
 }
@@ -149,7 +192,8 @@ fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
 }
 
-fn table(args: &BenchArgs, r: &Report) -> String {
+fn table(args: &BenchArgs, o: &Outcome) -> String {
+    let r = &o.report;
     let mode = match args.rate {
         Some(rate) => format!("open loop at {rate} req/s"),
         None => "closed loop".to_owned(),
@@ -181,6 +225,12 @@ fn table(args: &BenchArgs, r: &Report) -> String {
     }
     for (kind, n) in &r.errors {
         out.push_str(&format!("error {kind}: {n}\n"));
+    }
+    if let (Some(cpu), Some(rss)) = (o.server_cpu_us_per_request, o.server_rss_bytes) {
+        out.push_str(&format!(
+            "\nserver: {cpu:.1} µs CPU per request, {:.1} MiB resident\n",
+            rss as f64 / (1024.0 * 1024.0)
+        ));
     }
     out
 }
