@@ -644,6 +644,64 @@ fn structured_content_survives_as_text_for_older_clients() {
 }
 
 #[test]
+fn structured_content_that_is_not_an_object_is_for_2026_07_28_only() {
+    // 2026-07-28 takes any JSON value; the handshake revisions require an object, so the
+    // value goes, and its JSON stays as text unless the result has a text block already.
+    let result = CallToolResult {
+        structured_content: Some(json!([1, 2])),
+        ..Default::default()
+    };
+    let out = check_result("tools/call", "CallToolResult", &result);
+    for (version, v) in &out {
+        assert!(v.get("structuredContent").is_none(), "{version}: {v}");
+        assert_eq!(
+            v["content"],
+            json!([{ "type": "text", "text": "[1,2]" }]),
+            "{version}"
+        );
+    }
+    let with_text = CallToolResult {
+        structured_content: Some(json!("done")),
+        ..CallToolResult::text("done")
+    };
+    let out = check_result("tools/call", "CallToolResult", &with_text);
+    assert_eq!(
+        at(&out, ProtocolVersion::V2025_11_25),
+        &json!({ "content": [{ "type": "text", "text": "done" }] })
+    );
+    let mut modern = serde_json::to_value(&with_text).unwrap();
+    downgrade_result("tools/call", ProtocolVersion::V2026_07_28, &mut modern);
+    assert_eq!(modern["structuredContent"], "done");
+
+    // The same for the tool results a server passes to the client's model.
+    let params = CreateMessageRequestParams {
+        messages: vec![SamplingMessage {
+            role: Role::User,
+            content: SamplingMessageContent::Multiple(vec![
+                SamplingContentBlock::ToolResult(ToolResultContent {
+                    tool_use_id: "call-1".into(),
+                    structured_content: Some(json!([1, 2])),
+                    ..Default::default()
+                }),
+                SamplingContentBlock::text("and so?"),
+            ]),
+            meta: None,
+        }],
+        max_tokens: 10,
+        ..Default::default()
+    };
+    let out = check_request("sampling/createMessage", "CreateMessageRequest", &params);
+    let block = &at(&out, ProtocolVersion::V2025_11_25)["messages"][0]["content"][0];
+    assert_eq!(
+        block,
+        &json!({ "type": "tool_result", "toolUseId": "call-1",
+                 "content": [{ "type": "text", "text": "[1,2]" }] })
+    );
+    let old = &at(&out, ProtocolVersion::V2025_06_18)["messages"][0]["content"]["text"];
+    assert!(old.as_str().unwrap().contains("[1,2]"), "{old}");
+}
+
+#[test]
 fn resource_results_validate_on_every_revision() {
     let list = ListResourcesResult {
         resources: vec![full_resource()],

@@ -23,17 +23,18 @@
 //! | `_meta` of sampling messages | 2025-11-25 | removed |
 //! | elicitation `mode`, URL mode | 2025-11-25 | removed; a URL elicitation becomes a form with the URL in its message |
 //! | titled or multi-select enums, `default` of string and number fields in elicitation forms | 2025-11-25 | `enum` + `enumNames`; a string field listing the choices; removed |
+//! | `structuredContent` that is not an object (tool results, sampling `tool_result` blocks) | 2026-07-28 | removed; its JSON becomes a text block if there is no text block |
 //!
 //! Methods and notifications an older revision does not have at all (tasks, elicitation
 //! before 2025-06-18, …) are left as they are: the session refuses to send them (see
-//! [`methods::exists_in`]). For 2025-11-25 and later every
-//! function returns at once.
+//! [`methods::exists_in`]). For 2025-11-25 every function returns at once but for the
+//! last rule of the table; for 2026-07-28 every function returns at once.
 
 use serde_json::{Map, Value};
 
 use super::methods;
 use crate::version::ProtocolVersion;
-use crate::version::ProtocolVersion::{V2025_03_26, V2025_06_18, V2025_11_25};
+use crate::version::ProtocolVersion::{V2025_03_26, V2025_06_18, V2025_11_25, V2026_07_28};
 
 type Object = Map<String, Value>;
 
@@ -76,12 +77,18 @@ const PROGRESS_PARAMS: Added = &[(V2025_03_26, &["message"])];
 /// request of either side (`initialize`, `tools/list`, `tools/call`, …, and the client's
 /// `sampling/createMessage`, `elicitation/create`, `roots/list`).
 pub fn downgrade_result(method: &str, version: ProtocolVersion, result: &mut Value) {
-    if version >= V2025_11_25 {
+    if version >= V2026_07_28 {
         return;
     }
     let Some(r) = result.as_object_mut() else {
         return;
     };
+    if method == methods::TOOLS_CALL {
+        object_structured_content(r);
+    }
+    if version >= V2025_11_25 {
+        return;
+    }
     match method {
         methods::INITIALIZE => {
             if let Some(caps) = r.get_mut("capabilities") {
@@ -115,12 +122,22 @@ pub fn downgrade_result(method: &str, version: ProtocolVersion, result: &mut Val
 /// (`sampling/createMessage`, `elicitation/create`, `roots/list`) and the client's
 /// (`initialize`, `tools/call`, `completion/complete`, …).
 pub fn downgrade_request(method: &str, version: ProtocolVersion, params: &mut Value) {
-    if version >= V2025_11_25 {
+    if version >= V2026_07_28 {
         return;
     }
     let Some(p) = params.as_object_mut() else {
         return;
     };
+    if method == methods::SAMPLING_CREATE_MESSAGE {
+        each(p.get_mut("messages"), |m| match m.get_mut("content") {
+            Some(Value::Array(blocks)) => blocks.iter_mut().for_each(tool_result_block),
+            Some(block) => tool_result_block(block),
+            None => {}
+        });
+    }
+    if version >= V2025_11_25 {
+        return;
+    }
     match method {
         methods::SAMPLING_CREATE_MESSAGE => create_message_params(version, p),
         methods::ELICITATION_CREATE => elicit_params(version, p),
@@ -282,6 +299,25 @@ fn structured_as_text(r: &mut Object, structured: &Value) {
         if !has_text {
             blocks.push(text_block(structured.to_string(), None));
         }
+    }
+}
+
+/// Structured content that is not an object (2026-07-28 allows any JSON value) is removed
+/// for the handshake revisions, which require an object; its JSON stays as a text block.
+fn object_structured_content(r: &mut Object) {
+    if r.get("structuredContent").is_some_and(|s| !s.is_object())
+        && let Some(structured) = r.remove("structuredContent")
+    {
+        structured_as_text(r, &structured);
+    }
+}
+
+/// A sampling block: a `tool_result` block's structured content must be an object.
+fn tool_result_block(block: &mut Value) {
+    if let Some(b) = block.as_object_mut()
+        && str_field(b, "type") == Some("tool_result")
+    {
+        object_structured_content(b);
     }
 }
 

@@ -198,3 +198,108 @@ pub struct SubscriptionParams {
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Map<String, Value>>,
 }
+
+use std::collections::BTreeMap;
+
+use serde::Deserializer;
+use serde::de::Error as _;
+
+use crate::model::{
+    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
+    ListRootsResult, RequestParams,
+};
+
+/// One request of an `input_required` result (`InputRequest`, 2026-07-28): what the server
+/// needs from the client before it repeats the call, told apart by `method`. Embedded, so
+/// it has no `jsonrpc` and no `id`.
+///
+/// A form elicitation that leaves out `mode` is written back with `"mode": "form"` (the
+/// same request: no `mode` means form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method")]
+#[non_exhaustive]
+pub enum InputRequest {
+    /// `elicitation/create` (`ElicitRequest`).
+    #[serde(rename = "elicitation/create")]
+    Elicit {
+        /// The form or URL to show the user.
+        params: ElicitRequestParams,
+    },
+    /// `sampling/createMessage` (`CreateMessageRequest`).
+    #[serde(rename = "sampling/createMessage")]
+    CreateMessage {
+        /// What to ask the client's model.
+        params: CreateMessageRequestParams,
+    },
+    /// `roots/list` (`ListRootsRequest`).
+    #[serde(rename = "roots/list")]
+    ListRoots {
+        /// Nothing but `_meta`, if anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        params: Option<RequestParams>,
+    },
+}
+
+impl InputRequest {
+    /// The method the request names.
+    pub fn method(&self) -> &'static str {
+        match self {
+            InputRequest::Elicit { .. } => crate::model::methods::ELICITATION_CREATE,
+            InputRequest::CreateMessage { .. } => crate::model::methods::SAMPLING_CREATE_MESSAGE,
+            InputRequest::ListRoots { .. } => crate::model::methods::ROOTS_LIST,
+        }
+    }
+}
+
+/// The input requests of an `input_required` result, by the key the answer must carry
+/// (`InputRequests`, 2026-07-28).
+pub type InputRequests = BTreeMap<String, InputRequest>;
+
+/// The client's answer to one [`InputRequest`] (`InputResponse`, 2026-07-28): the result
+/// of the embedded request, without `resultType`. Told apart by shape: `action` is an
+/// elicitation's answer, `roots` a roots list, anything else a sampled message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum InputResponse {
+    /// The answer to `elicitation/create`.
+    Elicit(ElicitResult),
+    /// The answer to `sampling/createMessage`.
+    CreateMessage(CreateMessageResult),
+    /// The answer to `roots/list`.
+    ListRoots(ListRootsResult),
+}
+
+impl<'de> Deserialize<'de> for InputResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        if v.get("action").is_some() {
+            ElicitResult::deserialize(v)
+                .map(InputResponse::Elicit)
+                .map_err(D::Error::custom)
+        } else if v.get("roots").is_some() {
+            ListRootsResult::deserialize(v)
+                .map(InputResponse::ListRoots)
+                .map_err(D::Error::custom)
+        } else {
+            CreateMessageResult::deserialize(v)
+                .map(InputResponse::CreateMessage)
+                .map_err(D::Error::custom)
+        }
+    }
+}
+
+/// The answers to a previous round's input requests, by the keys of its
+/// [`InputRequests`] (`InputResponses`, 2026-07-28): the `inputResponses` of a retried
+/// request.
+pub type InputResponses = BTreeMap<String, InputResponse>;
+
+/// The result that closes a `subscriptions/listen` stream (`SubscriptionsListenResult`,
+/// 2026-07-28), less the `resultType` that [`ModernResult`] adds: nothing but its `_meta`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionsListenResult {
+    /// Result metadata (2026-07-28; required): the stream it closes, under
+    /// `io.modelcontextprotocol/subscriptionId`, and the server's identity.
+    #[serde(rename = "_meta", default)]
+    pub meta: Map<String, Value>,
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use oxmcp_proto::cursor::ListKind;
-use oxmcp_proto::model::{CallToolResult, downgrade};
+use oxmcp_proto::model::{CallToolResult, ContentBlock, downgrade};
 use oxmcp_proto::session::parse;
 use oxmcp_proto::{ErrorObject, ProtocolVersion};
 use serde::{Deserialize, Serialize};
@@ -222,6 +222,8 @@ async fn call_tool(
                 let outcome = outcome.and_then(|r| {
                     let mut v = serde_json::to_value(&r)
                         .map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    // Structured content that is not an object is for 2026-07-28 only.
+                    downgrade::downgrade_result("tools/call", version, &mut v);
                     if let Some(obj) = v.as_object_mut() {
                         let meta = obj.entry("_meta").or_insert_with(|| json!({}));
                         meta[RELATED_TASK] = json!({ "taskId": id });
@@ -245,14 +247,16 @@ async fn call_tool(
         _ => {}
     }
     let mut result = tool_outcome((tool.handler)(p.arguments, ctx).await)?;
+    // Only 2026-07-28 takes structured content that is not an object: for the handshake
+    // revisions it goes, and its JSON stays as text (the downgrade rule, without
+    // serialising every result twice).
     if !conn.is_modern()
-        && result
-            .structured_content
-            .as_ref()
-            .is_some_and(|v| !v.is_object())
+        && let Some(structured) = result.structured_content.take_if(|v| !v.is_object())
+        && !result.content.iter().any(|b| b.as_text().is_some())
     {
-        // Only 2026-07-28 takes structured content that is not an object.
-        result.structured_content = None;
+        result
+            .content
+            .push(ContentBlock::text(structured.to_string()));
     }
     finish(version, "tools/call", &result)
 }
