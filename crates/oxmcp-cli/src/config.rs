@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use oxmcp::proto::modern::model::{CacheHint, CacheScope};
 use oxmcp::server::ServerOptions;
 use oxmcp::transport::http::HttpOptions;
 use serde::{Deserialize, Serialize};
@@ -243,15 +244,19 @@ impl Default for TasksConfig {
     }
 }
 
-/// A secret string: written to the configuration and used, never printed (`Debug` and
-/// `oxmcp config check` show `<redacted>`).
+/// A secret string ([`Kind::Secret`]): used, never printed. `Debug`, `oxmcp config check`
+/// and the messages of a refused configuration show `<redacted>` or only its length;
+/// serializing it (as [`Config`] does) writes the value, so a file round-trips.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(pub String);
 
+/// What a redacted secret is printed as.
+pub const REDACTED: &str = "<redacted>";
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        f.write_str(REDACTED)
     }
 }
 
@@ -272,8 +277,8 @@ pub struct ModernConfig {
     /// How long a `requestState` stays valid.
     #[serde(with = "duration")]
     pub state_ttl: Duration,
-    /// Rounds of input one request may take.
-    pub max_rounds: usize,
+    /// Rounds of input one request may take (at least 1).
+    pub max_rounds: u32,
     /// `ttlMs` of `server/discover`.
     #[serde(with = "duration")]
     pub discover_ttl: Duration,
@@ -284,22 +289,22 @@ pub struct ModernConfig {
     #[serde(with = "duration")]
     pub read_ttl: Duration,
     /// `cacheScope` of every cacheable result: `private` or `public`.
-    pub cache_scope: String,
+    pub cache_scope: CacheScope,
 }
 
 impl Default for ModernConfig {
     fn default() -> Self {
         let m = ServerOptions::default().modern;
-        let ms = |h: oxmcp::proto::modern::model::CacheHint| Duration::from_millis(h.ttl_ms);
+        let ms = |h: CacheHint| Duration::from_millis(h.ttl_ms);
         ModernConfig {
             state_key: None,
             previous_state_key: None,
             state_ttl: m.state_ttl,
-            max_rounds: m.max_rounds as usize,
+            max_rounds: m.max_rounds,
             discover_ttl: ms(m.cache.discover),
             list_ttl: ms(m.cache.tools),
             read_ttl: ms(m.cache.read),
-            cache_scope: m.cache.read.scope.as_str().to_owned(),
+            cache_scope: m.cache.read.scope,
         }
     }
 }
@@ -320,6 +325,8 @@ pub enum Kind {
     DurationOrOff,
     /// A list of strings (comma-separated in the environment).
     List,
+    /// A secret string: never printed (`oxmcp config check` shows `"<redacted>"`).
+    Secret,
 }
 
 /// One key of the configuration.
@@ -441,9 +448,9 @@ pub const KEYS: &[Key] = &[
         "The pollInterval suggested to clients."),
     key("tasks", "max_server_tasks", Kind::Integer, None,
         "Tasks of the 2026-07-28 tasks extension the server holds at once, for all clients together; one more gets -31429."),
-    key("modern", "state_key", Kind::Text, None,
+    key("modern", "state_key", Kind::Secret, None,
         "The secret (at least 32 bytes) that signs the requestState of 2026-07-28 multi round-trip requests. Every node of a deployment must share it; set it through the environment. Not set: a random key per process (a state then opens only on the node that sealed it)."),
-    key("modern", "previous_state_key", Kind::Text, None,
+    key("modern", "previous_state_key", Kind::Secret, None,
         "The key before state_key, still accepted while a new key rolls out (then remove it). Not set: none."),
     key("modern", "state_ttl", Kind::Duration, None,
         "How long a requestState stays valid (at least 1s); an older one gets -32602."),
@@ -763,28 +770,32 @@ impl Config {
             ("modern.previous_state_key", &m.previous_state_key),
         ] {
             if let Some(Secret(k)) = secret
-                && k.len() < MIN_STATE_KEY_BYTES
+                && let Some(why) = state_key_problem(k)
             {
-                p.push((
-                    key,
-                    format!(
-                        "must be at least {MIN_STATE_KEY_BYTES} bytes, got {}: use a random secret, e.g. the output of `openssl rand -hex 32`",
-                        k.len()
-                    ),
-                ));
+                p.push((key, why));
             }
         }
-        at_least(&mut p, "modern.max_rounds", m.max_rounds, 1, "");
+        match (&m.state_key, &m.previous_state_key) {
+            (None, Some(_)) => p.push((
+                "modern.previous_state_key",
+                "is set but modern.state_key is not: set state_key to the new key on every node (the previous key is only accepted beside it), or remove previous_state_key".into(),
+            )),
+            (Some(current), Some(previous)) if current == previous => p.push((
+                "modern.previous_state_key",
+                "is the same as modern.state_key: set it to the key used before the rotation, or remove it".into(),
+            )),
+            _ => {}
+        }
+        if m.max_rounds < 1 {
+            p.push((
+                "modern.max_rounds",
+                format!("must be at least 1, got {}", m.max_rounds),
+            ));
+        }
         if m.state_ttl < Duration::from_secs(1) {
             p.push((
                 "modern.state_ttl",
                 format!("must be at least 1s, got {}", fmt_duration(m.state_ttl)),
-            ));
-        }
-        if !matches!(m.cache_scope.as_str(), "private" | "public") {
-            p.push((
-                "modern.cache_scope",
-                format!("must be \"private\" or \"public\", got {:?}", m.cache_scope),
             ));
         }
         p
@@ -831,23 +842,20 @@ impl Config {
             .as_ref()
             .map(|k| k.0.as_bytes().to_vec());
         server.modern.state_ttl = m.state_ttl;
-        server.modern.max_rounds = u32::try_from(m.max_rounds).unwrap_or(u32::MAX);
-        {
-            use oxmcp::proto::modern::model::{CacheHint, CacheScope};
-            let scope = if m.cache_scope == "public" {
-                CacheScope::Public
-            } else {
-                CacheScope::Private
-            };
-            let hint = |d: Duration| CacheHint::new(d.as_millis() as u64, scope);
-            let c = &mut server.modern.cache;
-            c.discover = hint(m.discover_ttl);
-            c.tools = hint(m.list_ttl);
-            c.prompts = hint(m.list_ttl);
-            c.resources = hint(m.list_ttl);
-            c.templates = hint(m.list_ttl);
-            c.read = hint(m.read_ttl);
-        }
+        server.modern.max_rounds = m.max_rounds;
+        let hint = |d: Duration| {
+            CacheHint::new(
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                m.cache_scope,
+            )
+        };
+        let c = &mut server.modern.cache;
+        c.discover = hint(m.discover_ttl);
+        c.tools = hint(m.list_ttl);
+        c.prompts = hint(m.list_ttl);
+        c.resources = hint(m.list_ttl);
+        c.templates = hint(m.list_ttl);
+        c.read = hint(m.read_ttl);
 
         let h = &self.http;
         let mut http = HttpOptions::default();
@@ -902,9 +910,11 @@ impl Config {
                     None if k.name == "allowed_hosts" => {
                         out.push_str("# allowed_hosts = [\"mcp.example.com\"]\n")
                     }
-                    None if k.name.ends_with("state_key") => out.push_str(&format!(
-                        "# {} = \"<a random secret of at least {MIN_STATE_KEY_BYTES} bytes>\"\n",
-                        k.name
+                    // A placeholder the checks refuse, should it be uncommented as is.
+                    None if k.kind == Kind::Secret => out.push_str(&format!(
+                        "# {} = \"<secret>\"  # better: {}, the same on every node\n",
+                        k.name,
+                        k.env()
                     )),
                     None => out.push_str(&format!("# {} is not set\n", k.name)),
                 }
@@ -948,7 +958,17 @@ fn load_layers(
     let config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
             let path = e.path().to_string();
-            ConfigError::new(vec![with_origin(&path, e.inner().message(), &origins)])
+            let secret = path
+                .split_once('.')
+                .and_then(|(section, name)| find_key(section, name))
+                .is_some_and(|k| k.kind == Kind::Secret);
+            // serde's message quotes the value, which may be the secret.
+            let msg = if secret {
+                format!("must be a string (a secret of at least {MIN_STATE_KEY_BYTES} bytes)")
+            } else {
+                e.inner().message().to_owned()
+            };
+            ConfigError::new(vec![with_origin(&path, &msg, &origins)])
         })?;
     let problems: Vec<String> = config
         .problems()
@@ -970,6 +990,24 @@ fn at_least(
 ) {
     if value < min {
         p.push((key, format!("must be at least {min}{unit}, got {value}")));
+    }
+}
+
+/// Why `key` cannot sign `requestState`, if it cannot. Never quotes the key.
+fn state_key_problem(key: &str) -> Option<String> {
+    const FIX: &str = "use a random secret, e.g. the output of `openssl rand -hex 32`";
+    if key.len() < MIN_STATE_KEY_BYTES {
+        Some(format!(
+            "must be at least {MIN_STATE_KEY_BYTES} bytes, got {}: {FIX}",
+            key.len()
+        ))
+    } else if key.starts_with('<') && key.ends_with('>') {
+        Some(format!("is a placeholder, not a key: {FIX}"))
+    } else if key.trim() != key {
+        // The environment's values are trimmed; a file's must agree with them.
+        Some("starts or ends with white space: remove it".into())
+    } else {
+        None
     }
 }
 
@@ -1015,6 +1053,27 @@ fn file_layer(
     let file = path.display();
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
+        Err(e)
+            if KEYS
+                .iter()
+                .any(|k| k.kind == Kind::Secret && text.contains(k.name)) =>
+        {
+            // The usual message quotes the line, which may hold a secret: say where only.
+            let at = e
+                .span()
+                .and_then(|s| text.get(..s.start))
+                .map(|before| {
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                    format!(" (line {line}, column {column})")
+                })
+                .unwrap_or_default();
+            problems.push(format!(
+                "{file} is not valid TOML: {}{at}",
+                e.message().trim_end()
+            ));
+            return;
+        }
         Err(e) => {
             problems.push(format!("{file} is not valid TOML: {e}"));
             return;
@@ -1166,7 +1225,9 @@ fn env_value(kind: Kind, raw: &str) -> Result<toml::Value, String> {
                 .map(|s| toml::Value::String(s.to_owned()))
                 .collect(),
         )),
-        Kind::Text | Kind::Duration | Kind::DurationOrOff => Ok(toml::Value::String(v.to_owned())),
+        Kind::Text | Kind::Secret | Kind::Duration | Kind::DurationOrOff => {
+            Ok(toml::Value::String(v.to_owned()))
+        }
     }
 }
 
@@ -1242,8 +1303,8 @@ fn render(config: &Config, origins: &BTreeMap<String, Origin>) -> String {
                 .unwrap_or_default();
             let value = values.get(section).and_then(|t| t.get(k.name));
             match (k.name, value) {
-                ("state_key" | "previous_state_key", Some(_)) => {
-                    out.push_str(&format!("{} = \"<redacted>\"{origin}\n", k.name));
+                (_, Some(_)) if k.kind == Kind::Secret => {
+                    out.push_str(&format!("{} = \"{REDACTED}\"{origin}\n", k.name));
                 }
                 (_, Some(v)) if k.name != "allowed_hosts" => {
                     out.push_str(&format!("{} = {v}{origin}\n", k.name));

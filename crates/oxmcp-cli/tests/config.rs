@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use oxmcp_cli::config::{Config, KEYS, SECTIONS};
+use oxmcp_cli::config::{Config, KEYS, Kind, SECTIONS};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -337,7 +337,7 @@ fn the_default_file_round_trips_through_check() {
         let printed = built_in[section].as_table().unwrap();
         for k in KEYS
             .iter()
-            .filter(|k| k.section == section && k.name != "root" && !k.name.ends_with("state_key"))
+            .filter(|k| k.section == section && k.name != "root" && k.kind != Kind::Secret)
         {
             assert!(printed.contains_key(k.name), "{}", k.path());
         }
@@ -409,4 +409,146 @@ fn the_modern_section_configures_request_state_keys_and_caching_hints() {
     );
     let bad = Config::from_toml_str("[modern]\ncache_scope = \"shared\"\n", "f.toml").unwrap_err();
     assert!(bad.to_string().contains("modern.cache_scope"), "{bad}");
+}
+
+#[test]
+fn config_check_never_prints_the_request_state_keys() {
+    let current = "c".repeat(24) + "-current-key-0123456789";
+    let previous = "p".repeat(24) + "-previous-key-0123456789";
+    let dir = scratch("secret");
+    let file = dir.join("oxmcp.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[modern]\nprevious_state_key = \"{previous}\"\nmax_rounds = 3\nread_ttl = \"1m\"\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let env = [
+        ("OXMCP_MODERN_STATE_KEY", current.as_str()),
+        ("OXMCP_MODERN_DISCOVER_TTL", "5m"),
+        ("OXMCP_MODERN_CACHE_SCOPE", "public"),
+    ];
+    let out = oxmcp(&["config", "check", "--config", file], &env);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.contains(&current) && !stdout.contains(&previous),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nstate_key = \"<redacted>\"  # set by OXMCP_MODERN_STATE_KEY\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "\nprevious_state_key = \"<redacted>\"  # set in {file}\n"
+        )),
+        "{stdout}"
+    );
+    // The other keys print as usual.
+    let t: toml::Table = stdout.parse().unwrap();
+    assert_eq!(get(&t, "modern.max_rounds").as_integer(), Some(3));
+    assert_eq!(get(&t, "modern.read_ttl").as_str(), Some("1m"));
+    assert_eq!(get(&t, "modern.discover_ttl").as_str(), Some("5m"));
+    assert_eq!(get(&t, "modern.cache_scope").as_str(), Some("public"));
+    // Fed back as a file, the redacted output is refused rather than taken as a key.
+    let effective = dir.join("effective.toml");
+    std::fs::write(&effective, &stdout).unwrap();
+    let err = check_fails(&["--config", effective.to_str().unwrap()], &[]);
+    assert!(
+        err.contains("modern.state_key: must be at least 32 bytes"),
+        "{err}"
+    );
+
+    // A key too short is refused through the binary too, by name, without its value.
+    let short = "hunter2-is-short";
+    let err = check_fails(&[], &[("OXMCP_MODERN_STATE_KEY", short)]);
+    assert!(
+        err.contains(
+            "modern.state_key: must be at least 32 bytes, got 16: use a random secret, e.g. the output of `openssl rand -hex 32` (set by OXMCP_MODERN_STATE_KEY)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(short), "{err}");
+    // `serve` refuses it the same way, before it listens.
+    let out = oxmcp(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("OXMCP_MODERN_STATE_KEY", short)],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("modern.state_key: must be at least 32 bytes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(short), "{stderr}");
+}
+
+#[test]
+fn bad_modern_values_are_named_without_quoting_a_key() {
+    let secret = "s".repeat(40);
+    let dir = scratch("modern-bad");
+    let file = dir.join("oxmcp.toml");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[modern]\nstate_key = \"short\"\n".into(),
+            "modern.state_key: must be at least 32 bytes, got 5",
+        ),
+        (
+            "[modern]\nstate_key = \"<secret>\"\n".into(),
+            "modern.state_key: must be at least 32 bytes",
+        ),
+        (
+            format!("[modern]\nstate_key = \"<{secret}>\"\n"),
+            "modern.state_key: is a placeholder, not a key",
+        ),
+        (
+            format!("[modern]\nstate_key = \" {secret}\"\n"),
+            "modern.state_key: starts or ends with white space",
+        ),
+        (
+            format!("[modern]\nprevious_state_key = \"{secret}\"\n"),
+            "modern.previous_state_key: is set but modern.state_key is not",
+        ),
+        (
+            format!("[modern]\nstate_key = \"{secret}\"\nprevious_state_key = \"{secret}\"\n"),
+            "modern.previous_state_key: is the same as modern.state_key",
+        ),
+        (
+            format!("[modern]\nstate_key = [\"{secret}\"]\n"),
+            "modern.state_key: must be a string (a secret of at least 32 bytes)",
+        ),
+        (
+            format!("[modern]\nstate_key = \"{secret}\n"),
+            "is not valid TOML",
+        ),
+        (
+            "[modern]\nmax_rounds = 0\n".into(),
+            "modern.max_rounds: must be at least 1, got 0",
+        ),
+        (
+            "[modern]\nmax_rounds = -1\n".into(),
+            "modern.max_rounds: invalid value: integer `-1`, expected u32",
+        ),
+        (
+            "[modern]\nstate_ttl = \"100ms\"\n".into(),
+            "modern.state_ttl: must be at least 1s, got 100ms",
+        ),
+        (
+            "[modern]\nlist_ttl = \"soon\"\n".into(),
+            "modern.list_ttl: \"soon\" is not a duration",
+        ),
+        (
+            "[modern]\ncache_scope = \"shared\"\n".into(),
+            "modern.cache_scope: unknown variant `shared`, expected `private` or `public`",
+        ),
+    ];
+    for (text, want) in &cases {
+        std::fs::write(&file, text).unwrap();
+        let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+        assert!(err.contains(want), "{text:?}: want {want:?}, got {err}");
+        assert!(!err.contains(&secret), "{text:?}: the key is quoted: {err}");
+    }
 }
