@@ -34,7 +34,7 @@ use super::{Change, Server};
 use crate::connection::Connection;
 
 /// How the server answers 2026-07-28 requests. Every field has a documented default.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ModernOptions {
     /// The key that signs `requestState` (default `None`: a random key per process, fine
@@ -48,6 +48,45 @@ pub struct ModernOptions {
     pub max_rounds: u32,
     /// Caching hints of the cacheable results.
     pub cache: CacheHints,
+}
+
+/// The keys are secrets: `Debug` (and so any log of `ServerOptions`) shows whether they are
+/// set, never their bytes.
+impl std::fmt::Debug for ModernOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = |k: &Option<Vec<u8>>| if k.is_some() { "<redacted>" } else { "None" };
+        f.debug_struct("ModernOptions")
+            .field("state_key", &key(&self.state_key))
+            .field("previous_state_key", &key(&self.previous_state_key))
+            .field("state_ttl", &self.state_ttl)
+            .field("max_rounds", &self.max_rounds)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_the_keys() {
+        let o = super::ModernOptions {
+            state_key: Some(b"a-very-secret-key-of-enough-length".to_vec()),
+            ..Default::default()
+        };
+        let shown = format!("{o:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("very-secret"),
+            "{shown}"
+        );
+        let shown = format!(
+            "{:?}",
+            crate::server::ServerOptions {
+                modern: o,
+                ..Default::default()
+            }
+        );
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
 }
 
 impl Default for ModernOptions {
