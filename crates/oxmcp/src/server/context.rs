@@ -415,6 +415,13 @@ impl Context {
         }
     }
 
+    /// The method an input of kind `need` is asked with, once this request's capabilities
+    /// are known to cover it.
+    fn checked_need(&self, need: ClientNeed) -> Result<&'static str, oxmcp_proto::ErrorObject> {
+        self.inner.conn.session.lock().check_client_need(need)?;
+        Ok(Session::need_method(need))
+    }
+
     /// 2026-07-28: the answer to `key` if the client sent it (in this request or an
     /// earlier round), else an input request recorded for the `input_required` result.
     fn modern_input<P: Serialize, R: DeserializeOwned>(
@@ -424,12 +431,13 @@ impl Context {
         need: ClientNeed,
         params: &P,
     ) -> Result<R, InputError> {
-        let method = Session::need_method(need);
-        let checked = self.inner.conn.session.lock().check_client_need(need);
-        if let Err(e) = checked {
-            round.refuse(e.clone());
-            return Err(InputError::Unsupported(e));
-        }
+        let method = match self.checked_need(need) {
+            Ok(m) => m,
+            Err(e) => {
+                round.refuse(e.clone());
+                return Err(InputError::Unsupported(e));
+            }
+        };
         if let Some(answer) = round.responses.get(key) {
             return serde_json::from_value(answer.clone()).map_err(|e| {
                 let text =
@@ -456,9 +464,7 @@ impl Context {
         need: ClientNeed,
         params: &P,
     ) -> Result<R, InputError> {
-        let method = Session::need_method(need);
-        let checked = self.inner.conn.session.lock().check_client_need(need);
-        checked.map_err(InputError::Unsupported)?;
+        let method = self.checked_need(need).map_err(InputError::Unsupported)?;
         let known = self.round().and_then(|r| r.responses.get(key).cloned());
         let answer = match known {
             Some(a) => a,
