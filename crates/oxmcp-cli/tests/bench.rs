@@ -10,24 +10,32 @@ use oxmcp::transport::http::{self, HttpOptions, HttpService};
 use serde_json::Value;
 
 async fn serve(server: Server) -> String {
+    serve_with(server, HttpOptions::default()).await.0
+}
+
+async fn serve_with(server: Server, opts: HttpOptions) -> (String, HttpService) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let svc = HttpService::new(server, HttpOptions::default().loopback());
+    let svc = HttpService::new(server, opts.loopback());
     tokio::spawn(http::serve(
         listener,
-        svc,
+        svc.clone(),
         std::future::pending(),
         Duration::from_secs(1),
     ));
-    url
+    (url, svc)
 }
 
 async fn bench(url: &str, extra: &[&str]) -> Value {
+    bench_on(&["--url", url], extra).await
+}
+
+/// `oxmcp bench` on `server` (`--url …` or `--stdio …`) with a short run and `extra`.
+async fn bench_on(server: &[&str], extra: &[&str]) -> Value {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
+        .arg("bench")
+        .args(server)
         .args([
-            "bench",
-            "--url",
-            url,
             "--connections",
             "4",
             "--duration",
@@ -85,4 +93,120 @@ async fn every_request_is_answered_or_counted_as_an_error() {
     assert!(sent > 0);
     assert_eq!(r["answered"], 0, "{r}");
     assert_eq!(r["errors"]["rpc -32602"].as_u64(), Some(sent), "{r}");
+}
+
+fn all_answered(r: &Value) {
+    let sent = r["sent"].as_u64().unwrap();
+    assert!(sent > 0, "{r}");
+    assert_eq!(r["answered"].as_u64().unwrap(), sent, "{r}");
+    assert_eq!(errors(r), 0, "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_of_the_handshake_revisions_are_opened_used_and_ended() {
+    let demo = oxmcp_cli::demo::server(None, ServerOptions::default()).unwrap();
+    let (url, svc) = serve_with(demo, HttpOptions::default()).await;
+    for mode in ["per-connection", "shared"] {
+        let r = bench(&url, &["--protocol", "2025-11-25", "--sessions", mode]).await;
+        all_answered(&r);
+        // Every session the run opened was ended (DELETE) before it exited.
+        assert_eq!(svc.stats().sessions, 0, "{mode}");
+    }
+    // A stateless server: no initialize, no session.
+    let demo = oxmcp_cli::demo::server(None, ServerOptions::default()).unwrap();
+    let mut opts = HttpOptions::default();
+    opts.stateless = true;
+    opts.json_response = true;
+    let (url, _) = serve_with(demo, opts).await;
+    let r = bench(&url, &["--protocol", "2025-06-18", "--sessions", "none"]).await;
+    all_answered(&r);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_are_counted_and_ended() {
+    let demo = oxmcp_cli::demo::server(None, ServerOptions::default()).unwrap();
+    let (url, svc) = serve_with(demo, HttpOptions::default()).await;
+    let pid = std::process::id().to_string();
+    let r = bench(
+        &url,
+        &[
+            "--protocol",
+            "2025-11-25",
+            "--idle-sessions",
+            "40",
+            "--server-pid",
+            &pid,
+        ],
+    )
+    .await;
+    assert_eq!(r["sessions"], 40, "{r}");
+    assert_eq!(r["protocol_version"], "2025-11-25", "{r}");
+    assert!(r["rss_after_bytes"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(svc.stats().sessions, 0);
+    // The 2026-07-28 era has no sessions to measure: a clear refusal.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
+        .args([
+            "bench",
+            "--url",
+            &url,
+            "--idle-sessions",
+            "5",
+            "--server-pid",
+            &pid,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs a revision with sessions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_is_pipelined_through_a_child_and_its_cpu_is_reported() {
+    let command = format!("{} serve --stdio", env!("CARGO_BIN_EXE_oxmcp"));
+    for protocol in ["2026-07-28", "2025-11-25"] {
+        let r = bench_on(&["--stdio", &command], &["--protocol", protocol]).await;
+        all_answered(&r);
+        assert!(
+            r["server_cpu_us_per_request"].as_f64().unwrap() > 0.0,
+            "{r}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_start_is_timed_to_the_first_checked_answer() {
+    // A free port for the started server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let command = format!(
+        "{} serve --listen 127.0.0.1:{port}",
+        env!("CARGO_BIN_EXE_oxmcp")
+    );
+    let r = bench_on(&["--url", &url], &["--cold-start", &command]).await;
+    assert_eq!(r["runs"], 7, "{r}");
+    assert!(r["min_ms"].as_f64().unwrap() > 0.0, "{r}");
+    assert!(r["median_ms"].as_f64() >= r["min_ms"].as_f64(), "{r}");
+    // A command that never serves fails with a clear error rather than a figure.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
+        .args(["bench", "--url", &url, "--cold-start", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exited"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1120,6 +1120,11 @@ impl Session {
 pub fn deserialize_named<T: for<'de> Deserialize<'de>>(
     text: &str,
 ) -> Result<T, (Option<String>, String)> {
+    // Tracking the path costs on every field; it is only needed to name a failure, so
+    // the plain parse goes first and the tracked one runs again only when that fails.
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

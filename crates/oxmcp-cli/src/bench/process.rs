@@ -1,26 +1,33 @@
-//! What the server process spent, read from Linux's `/proc`: CPU time (the sum of its
-//! threads' `schedstat`, in nanoseconds, so no clock-tick rounding) and resident memory.
+//! What the server process spent, read from Linux's `/proc`: CPU time (user and system,
+//! from `/proc/<pid>/stat`, which keeps the time of threads that have ended; its unit is
+//! the kernel's USER_HZ tick of 10 ms, which over a run of seconds is well under 1%) and
+//! resident memory.
 
 use std::time::Duration;
 
-/// CPU time the process `pid` has used so far, all threads together.
+/// The unit of `/proc/<pid>/stat`'s times: USER_HZ, 100 on every Linux architecture.
+const TICK: Duration = Duration::from_millis(10);
+
+/// CPU time the process `pid` has used so far, user and system, all threads together
+/// (ended ones included).
 pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let dir = format!("/proc/{pid}/task");
-    let mut total: u64 = 0;
-    for entry in std::fs::read_dir(&dir).map_err(|e| anyhow::anyhow!("{dir}: {e}"))? {
-        let path = entry?.path().join("schedstat");
-        // A thread that ended between listing and reading has nothing left to count.
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let ns = text
-            .split_whitespace()
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after
+    // its closing one. utime and stime are fields 14 and 15, so the 12th and 13th after.
+    let rest = text
+        .rfind(')')
+        .map(|i| &text[i + 1..])
+        .ok_or_else(|| anyhow::anyhow!("{path}: unexpected contents"))?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut next = || -> anyhow::Result<u64> {
+        fields
             .next()
             .and_then(|f| f.parse::<u64>().ok())
-            .ok_or_else(|| anyhow::anyhow!("{}: unexpected contents {text:?}", path.display()))?;
-        total = total.saturating_add(ns);
-    }
-    Ok(Duration::from_nanos(total))
+            .ok_or_else(|| anyhow::anyhow!("{path}: no utime/stime fields"))
+    };
+    let ticks = next()?.saturating_add(next()?);
+    Ok(TICK * u32::try_from(ticks).unwrap_or(u32::MAX))
 }
 
 /// The resident set size of process `pid`, in bytes.
@@ -45,7 +52,7 @@ mod tests {
         let before = cpu_time(me).unwrap();
         // Some work, so the counter moves.
         let mut x = 0u64;
-        for i in 0..5_000_000u64 {
+        for i in 0..200_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         std::hint::black_box(x);

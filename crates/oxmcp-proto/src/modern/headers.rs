@@ -169,6 +169,18 @@ pub fn check(
     schema: Option<&Map<String, Value>>,
     header: impl Fn(&str) -> Option<String>,
 ) -> Result<(), ErrorObject> {
+    check_named(method, name_of(method, params), params, schema, header)
+}
+
+/// [`check`] with the request's [`name_of`] already read (a caller that needed it to find
+/// the tool's schema need not parse the params for it again).
+pub fn check_named(
+    method: &str,
+    name: Option<String>,
+    params: Option<&RawValue>,
+    schema: Option<&Map<String, Value>>,
+    header: impl Fn(&str) -> Option<String>,
+) -> Result<(), ErrorObject> {
     let mismatch = |what: String| Err(ErrorObject::header_mismatch(what));
     let Some(h) = header(METHOD) else {
         return mismatch(format!(
@@ -183,7 +195,7 @@ pub fn check(
             ));
         }
     }
-    if let Some(expected) = name_of(method, params) {
+    if let Some(expected) = name {
         let Some(h) = header(NAME) else {
             return mismatch(format!(
                 "the Mcp-Name header is required on {method} (it must name {expected:?})"
@@ -204,10 +216,14 @@ pub fn check(
         }
     }
     let Some(schema) = schema else { return Ok(()) };
+    let marked = marked_arguments(schema);
+    if marked.is_empty() {
+        return Ok(());
+    }
     let args = params
         .and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
         .and_then(|t| t.arguments);
-    for (arg, suffix) in marked_arguments(schema) {
+    for (arg, suffix) in marked {
         let name = format!("{PARAM_PREFIX}{}", suffix.to_ascii_lowercase());
         let value = args.as_ref().and_then(|a| a.get(&arg)).and_then(value_text);
         match (value, header(&name)) {

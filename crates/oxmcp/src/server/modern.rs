@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxmcp_proto::ErrorObject;
+use oxmcp_proto::model::Implementation;
 use oxmcp_proto::modern::model::{CacheHint, CacheScope, SubscriptionFilter};
 use oxmcp_proto::modern::state::{RoundState, StateCodec, call_digest};
 use oxmcp_proto::modern::{SUBSCRIPTION_ID_KEY, meta::may_require_input, shape};
@@ -158,7 +159,27 @@ pub(crate) struct Round {
     /// request did not declare, a malformed answer).
     pub(crate) refusal: Mutex<Option<ErrorObject>>,
     round: u32,
-    digest: String,
+    /// What the round's state is bound to; digested only when a state is opened or
+    /// sealed (most calls need neither).
+    call: CallKey,
+}
+
+/// The method, target and arguments a request state is bound to.
+#[derive(Debug, Default)]
+struct CallKey {
+    method: String,
+    target: String,
+    arguments: Option<Box<RawValue>>,
+}
+
+impl CallKey {
+    fn digest(&self) -> String {
+        let args = self
+            .arguments
+            .as_ref()
+            .and_then(|r| serde_json::from_str::<Value>(r.get()).ok());
+        call_digest(&self.method, &self.target, args.as_ref())
+    }
 }
 
 impl Round {
@@ -178,7 +199,7 @@ struct RoundParams {
     #[serde(default)]
     uri: Option<String>,
     #[serde(default)]
-    arguments: Option<Value>,
+    arguments: Option<Box<RawValue>>,
     #[serde(default)]
     input_responses: Option<Map<String, Value>>,
     #[serde(default)]
@@ -198,11 +219,16 @@ fn open_round(
     params: Option<&RawValue>,
 ) -> Result<(Round, Map<String, Value>), ErrorObject> {
     let p: RoundParams = oxmcp_proto::session::parse(params)?;
-    let target = p.name.or(p.uri).unwrap_or_default();
-    let digest = call_digest(method, &target, p.arguments.as_ref());
+    let call = CallKey {
+        method: method.to_owned(),
+        target: p.name.or(p.uri).unwrap_or_default(),
+        arguments: p.arguments,
+    };
     let state = match &p.request_state {
         None => RoundState::default(),
-        Some(token) => server.state_codec().open(token, &digest, unix_ms())?,
+        Some(token) => server
+            .state_codec()
+            .open(token, &call.digest(), unix_ms())?,
     };
     let max = server.options().modern.max_rounds;
     if state.round >= max {
@@ -219,7 +245,7 @@ fn open_round(
         Round {
             responses,
             round: state.round,
-            digest,
+            call,
             ..Default::default()
         },
         state.values,
@@ -281,10 +307,11 @@ fn finish(
                 round: round.round + 1,
             };
             let ttl = server.options().modern.state_ttl.as_millis() as u64;
-            let token =
-                server
-                    .state_codec()
-                    .seal(&round.digest, unix_ms().saturating_add(ttl), &state)?;
+            let token = server.state_codec().seal(
+                &round.call.digest(),
+                unix_ms().saturating_add(ttl),
+                &state,
+            )?;
             let mut out = Map::new();
             out.insert("resultType".into(), "input_required".into());
             out.insert("inputRequests".into(), Value::Object(asked));
@@ -304,6 +331,9 @@ fn finish(
         }
         Err(e) => return Err(e),
     };
+    if let Some(fast) = stamp_plain(method, &raw, info) {
+        return Ok(fast);
+    }
     let mut value: Value =
         serde_json::from_str(raw.get()).map_err(|e| ErrorObject::internal(e.to_string()))?;
     if let Some(map) = value.as_object_mut() {
@@ -313,6 +343,36 @@ fn finish(
         shape::stamp(method, map, info, Some(hint));
     }
     to_raw(value)
+}
+
+/// The common case of [`shape::stamp`] without a parse: a result of a method with no
+/// caching hint, with no `resultType`, `_meta` or `capabilities` of its own (the bytes do
+/// not even contain those names), gets `resultType` and the server's identity spliced in
+/// before its closing brace. `None`: the general path must shape it.
+fn stamp_plain(method: &str, raw: &RawValue, info: &Implementation) -> Option<Box<RawValue>> {
+    if shape::is_cacheable(method) || method == "tools/list" {
+        return None;
+    }
+    let body = raw.get().trim();
+    let bytes = body.as_bytes();
+    let has = |name: &[u8]| memchr::memmem::find(bytes, name).is_some();
+    if has(b"\"resultType\"") || has(b"\"_meta\"") || has(b"\"capabilities\"") {
+        return None;
+    }
+    let inner = body.strip_prefix('{')?.strip_suffix('}')?;
+    let info = serde_json::to_string(info).ok()?;
+    let mut out = String::with_capacity(body.len() + info.len() + 96);
+    out.push('{');
+    out.push_str(inner);
+    if !inner.trim().is_empty() {
+        out.push(',');
+    }
+    out.push_str(r#""resultType":"complete","_meta":{""#);
+    out.push_str(oxmcp_proto::modern::SERVER_INFO_KEY);
+    out.push_str("\":");
+    out.push_str(&info);
+    out.push_str("}}");
+    RawValue::from_string(out).ok()
 }
 
 /// The `server/discover` result.

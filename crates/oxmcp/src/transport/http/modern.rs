@@ -35,6 +35,10 @@ pub(super) fn status_of(reply: &[u8]) -> StatusCode {
     use oxmcp_proto::error::{
         HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
     };
+    // Our own encoding: an error reply names "error"; most replies are results.
+    if memchr::memmem::find(reply, b"\"error\"").is_none() {
+        return StatusCode::OK;
+    }
     match serde_json::from_slice::<Probe>(reply) {
         Ok(Probe { error: Some(c) })
             if matches!(
@@ -111,32 +115,18 @@ pub(super) async fn post(
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
-    let schema = tool_schema(&shared, &req.method, req.params.as_deref());
-    if let Err(e) = headers::check(&req.method, req.params.as_deref(), schema.as_ref(), lookup) {
+    // The called tool (shared, not copied), for the `Mcp-Param-*` headers of its schema.
+    let name = headers::name_of(&req.method, req.params.as_deref());
+    let tool = name
+        .as_deref()
+        .filter(|_| req.method == "tools/call")
+        .and_then(|name| shared.server.registry().tools.get(name));
+    let schema = tool.as_ref().map(|t| &t.def.input_schema);
+    let checked = headers::check_named(&req.method, name, req.params.as_deref(), schema, lookup);
+    if let Err(e) = checked {
         return error(StatusCode::BAD_REQUEST, Some(id), &e);
     }
     let sess = new_session_with(&shared, None, setup);
     sess.conn.session.lock().assume_modern(request_meta);
     exchange(&shared, &sess, &body, true).await
-}
-
-/// The input schema of the tool a `tools/call` names (for its `Mcp-Param-*` headers).
-fn tool_schema(
-    shared: &Shared,
-    method: &str,
-    params: Option<&serde_json::value::RawValue>,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
-    if method != "tools/call" {
-        return None;
-    }
-    #[derive(serde::Deserialize)]
-    struct Name {
-        name: String,
-    }
-    let name: Name = serde_json::from_str(params?.get()).ok()?;
-    let server = shared.server.clone();
-    let reg = server.registry();
-    reg.tools
-        .get(&name.name)
-        .map(|t| t.def.input_schema.clone())
 }

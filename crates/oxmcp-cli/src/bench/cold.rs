@@ -1,0 +1,74 @@
+//! `--cold-start COMMAND`: how long a server takes from being started to answering its
+//! first request. The command is started, the URL is tried (connect, then one checked
+//! `tools/call`) until it answers, and the process is stopped; this repeats, and the
+//! fastest and the median are reported.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::http::{Conn, Target};
+use super::recorder::Service;
+
+/// Starts per figure.
+const RUNS: usize = 7;
+/// A server that has not answered after this long is a failure, not a figure.
+const GIVE_UP: Duration = Duration::from_secs(30);
+
+/// What `--cold-start` measured.
+#[derive(Debug, Serialize)]
+pub struct ColdReport {
+    /// Starts measured.
+    pub runs: usize,
+    /// The fastest, in milliseconds.
+    pub min_ms: f64,
+    /// The median, in milliseconds.
+    pub median_ms: f64,
+}
+
+/// Measures `command`'s cold start against `target`.
+pub async fn measure(target: Arc<Target>, command: &str) -> anyhow::Result<ColdReport> {
+    let argv = shlex::split(command)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--cold-start {command:?}: not a command line"))?;
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("--cold-start: cannot start {:?}: {e}", argv[0]))?;
+        let answered = loop {
+            if started.elapsed() > GIVE_UP {
+                anyhow::bail!("--cold-start: no answer from {command:?} within {GIVE_UP:?}");
+            }
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("--cold-start: {command:?} exited ({status}) before answering");
+            }
+            // Refused while the server is not listening yet: try again at once.
+            let Ok(mut conn) = Conn::open(target.clone(), None).await else {
+                tokio::task::yield_now().await;
+                continue;
+            };
+            conn.call()
+                .await
+                .map_err(|e| anyhow::anyhow!("--cold-start: the first request failed: {e}"))?;
+            break started.elapsed();
+        };
+        times.push(answered);
+        child.kill().await?;
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(ColdReport {
+        runs: RUNS,
+        min_ms: ms(times[0]),
+        median_ms: ms(times[RUNS / 2]),
+    })
+}
