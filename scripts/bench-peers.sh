@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/target/bench-peers
 mkdir -p "$out"
+rm -f "$out"/*.json "$out/failed.txt"
 
 die() {
     echo "bench-peers: $*" >&2
@@ -75,6 +76,14 @@ start() {
     die "server did not listen on $PORT: $*"
 }
 
+# failed RESULT: a measurement that failed is reported as missing, not as a figure; the
+# run goes on with the next one.
+failed() {
+    echo "bench-peers: $1 FAILED (see above); it is left out of the tables" >&2
+    rm -f "$out/$1.json"
+    echo "$1" >>"$out/failed.txt"
+}
+
 bench() {
     taskset -c "$LOAD_CORE" "$oxmcp" bench --warmup "$WARMUP" --duration "$DURATION" --json "$@"
 }
@@ -85,13 +94,15 @@ load() {
     shift
     for c in 1 16 64; do
         echo "bench-peers: $name, $c connections"
-        bench --url "http://127.0.0.1:$PORT/mcp" --connections "$c" --server-pid "$pid" "$@" >"$out/$name.c$c.json"
+        bench --url "http://127.0.0.1:$PORT/mcp" --connections "$c" --server-pid "$pid" "$@" >"$out/$name.c$c.json" ||
+            failed "$name.c$c"
     done
 }
 
 idle() {
     echo "bench-peers: $1, $IDLE idle sessions"
-    bench --url "http://127.0.0.1:$PORT/mcp" --protocol "$VERSION" --idle-sessions "$IDLE" --server-pid "$pid" >"$out/$1.idle.json"
+    bench --url "http://127.0.0.1:$PORT/mcp" --protocol "$VERSION" --idle-sessions "$IDLE" --server-pid "$pid" >"$out/$1.idle.json" ||
+        failed "$1.idle"
 }
 
 # http NAME KIND CMD...: KIND is modern, stateful or stateless.
@@ -135,7 +146,8 @@ stdio() {
     local name=$1
     shift
     echo "bench-peers: $name over stdio"
-    bench --stdio "taskset -c $SERVER_CORE $*" --protocol "$VERSION" --connections 16 >"$out/$name.stdio.json"
+    bench --stdio "taskset -c $SERVER_CORE $*" --protocol "$VERSION" --connections 16 >"$out/$name.stdio.json" ||
+        failed "$name.stdio"
 }
 stdio oxmcp "$oxmcp" serve --stdio
 stdio rmcp "$peers/rmcp-echo" --stdio

@@ -143,6 +143,10 @@ def main():
     if cold:
         w("")
         w(f"### Cold start\n\n`oxmcp serve` from exec to its first answered `tools/call`: {cold['min_ms']:.1f} ms fastest, {cold['median_ms']:.1f} ms median of {cold['runs']}.")
+    failed = d / "failed.txt"
+    if failed.exists():
+        w("")
+        w("Measurements that failed (left out above): " + ", ".join(failed.read_text().split()) + ".")
     w("")
     w("### Targets of issue 7")
     w("")

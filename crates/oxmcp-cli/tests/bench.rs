@@ -57,6 +57,19 @@ async fn bench_on(server: &[&str], extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `oxmcp bench ARGS`, which must fail: its standard error.
+async fn bench_fails(args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
+        .arg("bench")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn errors(r: &Value) -> u64 {
     r["errors"]
         .as_object()
@@ -144,26 +157,8 @@ async fn idle_sessions_are_counted_and_ended() {
     assert!(r["rss_after_bytes"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(svc.stats().sessions, 0);
     // The 2026-07-28 era has no sessions to measure: a clear refusal.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
-        .args([
-            "bench",
-            "--url",
-            &url,
-            "--idle-sessions",
-            "5",
-            "--server-pid",
-            &pid,
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("needs a revision with sessions"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = bench_fails(&["--url", &url, "--idle-sessions", "5", "--server-pid", &pid]).await;
+    assert!(err.contains("needs a revision with sessions"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,16 +192,6 @@ async fn cold_start_is_timed_to_the_first_checked_answer() {
     assert!(r["min_ms"].as_f64().unwrap() > 0.0, "{r}");
     assert!(r["median_ms"].as_f64() >= r["min_ms"].as_f64(), "{r}");
     // A command that never serves fails with a clear error rather than a figure.
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_oxmcp"))
-        .args(["bench", "--url", &url, "--cold-start", "true"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("exited"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = bench_fails(&["--url", &url, "--cold-start", "true"]).await;
+    assert!(err.contains("exited"), "{err}");
 }

@@ -3,13 +3,13 @@
 //! `tools/call`) until it answers, and the process is stopped; this repeats, and the
 //! fastest and the median are reported.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::http::{Conn, Target};
+use super::process;
 use super::recorder::Service;
 
 /// Starts per figure.
@@ -30,20 +30,10 @@ pub struct ColdReport {
 
 /// Measures `command`'s cold start against `target`.
 pub async fn measure(target: Arc<Target>, command: &str) -> anyhow::Result<ColdReport> {
-    let argv = shlex::split(command)
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("--cold-start {command:?}: not a command line"))?;
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let started = Instant::now();
-        let mut child = tokio::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("--cold-start: cannot start {:?}: {e}", argv[0]))?;
+        let mut child = process::spawn(command, "--cold-start", false)?;
         let answered = loop {
             if started.elapsed() > GIVE_UP {
                 anyhow::bail!("--cold-start: no answer from {command:?} within {GIVE_UP:?}");

@@ -49,10 +49,20 @@ pub async fn measure(target: Arc<Target>, n: usize, pid: u32) -> anyhow::Result<
         .enumerate()
         .map(|(i, mut conn)| {
             let count = per.min(n.saturating_sub(i * per));
+            let target = target.clone();
             tokio::spawn(async move {
                 let mut sessions = Vec::with_capacity(count);
                 for _ in 0..count {
-                    sessions.push(conn.initialize().await?);
+                    // A server may close a keep-alive connection now and then: reconnect
+                    // once and go on (a second failure is the answer).
+                    let s = match conn.initialize().await {
+                        Ok(s) => s,
+                        Err(_) => {
+                            conn = Conn::connect(target.clone()).await?;
+                            conn.initialize().await?
+                        }
+                    };
+                    sessions.push(s);
                 }
                 Ok::<_, anyhow::Error>((conn, sessions))
             })
@@ -72,7 +82,10 @@ pub async fn measure(target: Arc<Target>, n: usize, pid: u32) -> anyhow::Result<
     }
     for (mut conn, sessions) in opened {
         for s in &sessions {
-            conn.delete(s).await?;
+            if conn.delete(s).await.is_err() {
+                conn = Conn::connect(target.clone()).await?;
+                conn.delete(s).await?;
+            }
         }
     }
     Ok(IdleReport {

@@ -3,6 +3,7 @@
 //! the kernel's USER_HZ tick of 10 ms, which over a run of seconds is well under 1%) and
 //! resident memory.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 /// The unit of `/proc/<pid>/stat`'s times: USER_HZ, 100 on every Linux architecture.
@@ -28,6 +29,24 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     };
     let ticks = next()?.saturating_add(next()?);
     Ok(TICK * u32::try_from(ticks).unwrap_or(u32::MAX))
+}
+
+/// Starts `line` (split like a shell would) with its stdin and stdout piped or not and
+/// its stderr discarded; killed when dropped. `flag` names the option it came from, for
+/// errors.
+pub fn spawn(line: &str, flag: &str, piped: bool) -> anyhow::Result<tokio::process::Child> {
+    let argv = shlex::split(line)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{flag} {line:?}: not a command line"))?;
+    let io = || if piped { Stdio::piped() } else { Stdio::null() };
+    tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(io())
+        .stdout(io())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("{flag}: cannot start {:?}: {e}", argv[0]))
 }
 
 /// The resident set size of process `pid`, in bytes.

@@ -7,12 +7,11 @@
 //! requests of its own) is read and ignored.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot};
 
 use super::mcp::{Framing, check_echo, negotiated};
@@ -32,17 +31,7 @@ impl Pipe {
     /// Starts `command` (split like a shell would) and, in the revisions that have one,
     /// runs the handshake. `slots` bounds the lines queued for writing.
     pub async fn spawn(command: &str, framing: Framing, slots: usize) -> anyhow::Result<Pipe> {
-        let argv = shlex::split(command)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("--stdio {command:?}: not a command line"))?;
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("--stdio: cannot start {:?}: {e}", argv[0]))?;
+        let mut child = super::process::spawn(command, "--stdio", true)?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             anyhow::bail!("--stdio: the child's pipes were not opened");
         };
