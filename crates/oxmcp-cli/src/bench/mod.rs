@@ -166,12 +166,12 @@ pub async fn measure(args: &BenchArgs) -> anyhow::Result<Outcome> {
             anyhow::bail!("--rate must be a positive number of requests per second, got {r}")
         }
     };
-    let framing = mcp::Framing::new(&args.protocol, args.payload);
     let done = Arc::new(AtomicU64::new(0));
     let mut conns = Vec::with_capacity(args.connections);
     let mut pipe = None;
     let mut server_pid = args.server_pid;
     if let Some(command) = &args.stdio {
+        let framing = mcp::Framing::new(&args.protocol, args.payload);
         let p = stdio::Pipe::spawn(command, framing, args.connections).await?;
         server_pid = server_pid.or(p.pid());
         let n = args.connections as u64;
@@ -180,7 +180,7 @@ pub async fn measure(args: &BenchArgs) -> anyhow::Result<Outcome> {
         }
         pipe = Some(p);
     } else if let Some(url) = &args.url {
-        let target = Arc::new(http::Target::new(url, framing, args.sessions)?);
+        let target = http_target(args, url, args.sessions)?;
         let shared = if !target.framing.is_modern() && args.sessions == SessionMode::Shared {
             let mut first = http::Conn::connect(target.clone()).await?;
             let s = first.initialize().await?;
@@ -340,8 +340,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         let (Some(url), Some(pid)) = (&args.url, args.server_pid) else {
             anyhow::bail!("--idle-sessions needs --url and --server-pid");
         };
-        let framing = mcp::Framing::new(&args.protocol, args.payload);
-        let target = Arc::new(http::Target::new(url, framing, SessionMode::PerConnection)?);
+        let target = http_target(&args, url, SessionMode::PerConnection)?;
         let report = idle::measure(target, n, pid).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -361,8 +360,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
         let Some(url) = &args.url else {
             anyhow::bail!("--cold-start needs --url: where the started server will answer");
         };
-        let framing = mcp::Framing::new(&args.protocol, args.payload);
-        let target = Arc::new(http::Target::new(url, framing, args.sessions)?);
+        let target = http_target(&args, url, args.sessions)?;
         let report = cold::measure(target, command).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -384,6 +382,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<i32> {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// The HTTP target of a run: `url`, spoken in the run's revision and payload.
+fn http_target(
+    args: &BenchArgs,
+    url: &str,
+    sessions: SessionMode,
+) -> anyhow::Result<Arc<http::Target>> {
+    let framing = mcp::Framing::new(&args.protocol, args.payload);
+    Ok(Arc::new(http::Target::new(url, framing, sessions)?))
+}
 
 fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
