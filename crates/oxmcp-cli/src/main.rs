@@ -208,7 +208,12 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         .build()?;
     match config.server.transport {
         // Nothing but protocol goes to stdout here.
-        Transport::Stdio => rt.block_on(server.serve_stdio()).context("serving stdio")?,
+        // On a worker, not on this thread: a driver here would hand every request to a
+        // worker and back (a futex wake each way).
+        Transport::Stdio => rt
+            .block_on(rt.spawn(server.serve_stdio()))
+            .context("the stdio driver failed")?
+            .context("serving stdio")?,
         Transport::Http => rt.block_on(async move {
             let listen = config.server.listen;
             let listener = tokio::net::TcpListener::bind(listen)

@@ -11,6 +11,10 @@
 //! handler's late outcome is dropped and nothing is written for it.
 
 use std::collections::{HashMap, HashSet};
+
+/// A map keyed by request ids: hashed fast (the ids a client picks are bounded by the
+/// in-flight limit, and the hasher is seeded per process).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -221,6 +225,16 @@ struct SetLevelParams {
     level: LoggingLevel,
 }
 
+/// Whether params may hold `_meta`: the name's bytes are there, or something is escaped
+/// (a name may be spelled with escapes). Most requests are decided without a parse.
+fn may_have_meta(params: &str) -> bool {
+    use memchr::memmem::Finder;
+    static META: std::sync::LazyLock<Finder<'static>> =
+        std::sync::LazyLock::new(|| Finder::new(b"_meta"));
+    let bytes = params.as_bytes();
+    memchr::memchr(b'\\', bytes).is_some() || META.find(bytes).is_some()
+}
+
 #[derive(Deserialize)]
 struct MetaOnly {
     #[serde(rename = "_meta", default)]
@@ -281,8 +295,8 @@ pub struct Session {
     initialized_notified: bool,
     log_level: Option<LoggingLevel>,
     subscriptions: HashSet<String>,
-    in_flight: HashMap<RequestId, InFlight>,
-    outgoing: HashMap<i64, Outgoing>,
+    in_flight: FastMap<RequestId, InFlight>,
+    outgoing: FastMap<i64, Outgoing>,
     next_outgoing: i64,
     batches: HashMap<u64, BatchReply>,
     next_batch: u64,
@@ -304,8 +318,8 @@ impl Session {
             initialized_notified: false,
             log_level: None,
             subscriptions: HashSet::new(),
-            in_flight: HashMap::new(),
-            outgoing: HashMap::new(),
+            in_flight: FastMap::default(),
+            outgoing: FastMap::default(),
             next_outgoing: 0,
             batches: HashMap::new(),
             next_batch: 0,
@@ -406,6 +420,12 @@ impl Session {
             }
             Decoded::Batch(items) => self.handle_batch(now, items, out),
         }
+    }
+
+    /// Feeds one message the transport already decoded (as [`Session::handle_frame`] would
+    /// have): a transport that read the message to route it need not decode it twice.
+    pub fn handle_decoded(&mut self, now: Instant, msg: Message, out: &mut Vec<Action>) {
+        self.handle_message(now, msg, None, out);
     }
 
     /// Answers a line that was too long to read (the transport skipped it).
@@ -637,6 +657,7 @@ impl Session {
                 // `_meta` is read here once; the handler gets it with the dispatch.
                 let meta = params
                     .as_deref()
+                    .filter(|p| may_have_meta(p.get()))
                     .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
                     .and_then(|m| m.meta);
                 let progress = meta.as_ref().and_then(ProgressToken::from_meta);
@@ -1139,4 +1160,18 @@ pub fn parse<T: for<'de> Deserialize<'de>>(params: Option<&RawValue>) -> Result<
         None => ErrorObject::invalid_params(format!("invalid params: {inner}")),
         Some(path) => ErrorObject::invalid_params(format!("invalid params at `{path}`: {inner}")),
     })
+}
+
+#[cfg(test)]
+mod meta_probe_tests {
+    use super::may_have_meta;
+
+    #[test]
+    fn the_quick_look_for_meta_does_not_miss_an_escaped_name() {
+        assert!(may_have_meta(r#"{"_meta":{"progressToken":1}}"#));
+        assert!(may_have_meta(r#"{"\u005fmeta":{"progressToken":1}}"#));
+        assert!(!may_have_meta(
+            r#"{"name":"echo","arguments":{"message":"hi"}}"#
+        ));
+    }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use oxmcp_proto::ErrorObject;
@@ -26,7 +27,14 @@ use tokio_util::sync::CancellationToken;
 use crate::server::context::Context;
 use crate::server::tasks::TaskStore;
 use crate::server::{Change, Server, dispatch};
-use crate::time::{now, sleep_until};
+use crate::time::{Alarm, now, sleep_until};
+
+/// What a handler task ends with: its request's id, and whether the handler panicked.
+type Handled = (RequestId, bool);
+
+/// A map keyed by ids: hashed fast (the keys a client picks are bounded by the in-flight
+/// limit).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
@@ -108,6 +116,15 @@ impl Connection {
         match &self.out {
             Outlet::Lines(tx) => tx.send(bytes).await.is_ok(),
             Outlet::Routed(r) => r.send(related, bytes).await,
+        }
+    }
+
+    /// A place in a line transport's queue, waited for (`None` for other transports, or
+    /// when the connection is gone).
+    pub(crate) async fn reserve(&self) -> Option<mpsc::Permit<'_, Vec<u8>>> {
+        match &self.out {
+            Outlet::Lines(tx) => tx.reserve().await.ok(),
+            Outlet::Routed(_) => None,
         }
     }
 
@@ -248,9 +265,8 @@ where
     let mut driver = Driver {
         conn: conn.clone(),
         handlers: JoinSet::new(),
-        aborts: HashMap::new(),
-        by_task: HashMap::new(),
-        modern: HashMap::new(),
+        aborts: FastMap::default(),
+        modern: FastMap::default(),
     };
     let mut changes = server.subscribe_changes();
     let mut framer = LineFramer::new(opts.max_line);
@@ -259,6 +275,7 @@ where
     let mut reading = true;
     let mut grace: Option<tokio::time::Instant> = None;
     let mut result = Ok(());
+    let mut alarm = Alarm::new();
     loop {
         if !reading {
             if driver.handlers.is_empty() && !conn.tasks.has_running() {
@@ -291,7 +308,7 @@ where
                     result = Err(e);
                 }
             },
-            () = sleep_until(deadline) => {
+            () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
                 driver.run(actions).await;
@@ -316,11 +333,11 @@ where
 
 struct Driver {
     conn: Arc<Connection>,
-    handlers: JoinSet<()>,
-    aborts: HashMap<RequestId, (tokio::task::Id, AbortHandle)>,
-    by_task: HashMap<tokio::task::Id, RequestId>,
+    /// One task per request; each ends with its request's id and whether it panicked.
+    handlers: JoinSet<Handled>,
+    aborts: FastMap<RequestId, AbortHandle>,
     /// 2026-07-28 requests running, by id, and whether each is a listen stream.
-    modern: HashMap<RequestId, bool>,
+    modern: FastMap<RequestId, bool>,
 }
 
 impl Driver {
@@ -350,10 +367,9 @@ impl Driver {
                 Action::Send(bytes) | Action::Respond { bytes, .. } => {
                     self.conn.send(None, bytes).await;
                 }
-                Action::Dispatch(d) => self.spawn(d),
+                Action::Dispatch(d) => self.spawn(d).await,
                 Action::Abort(id) => {
-                    if let Some((task, handle)) = self.aborts.remove(&id) {
-                        self.by_task.remove(&task);
+                    if let Some(handle) = self.aborts.remove(&id) {
                         handle.abort();
                     }
                 }
@@ -422,11 +438,12 @@ impl Driver {
                 Action::Dispatch(d) => {
                     let id = d.id.clone();
                     let listen = d.method == "subscriptions/listen";
-                    let handle = self.handlers.spawn(run_modern(conn.clone(), d));
-                    self.conn.count_handler(true);
-                    self.by_task.insert(handle.id(), id.clone());
-                    self.aborts.insert(id.clone(), (handle.id(), handle));
-                    self.modern.insert(id, listen);
+                    self.modern.insert(id.clone(), listen);
+                    self.start(run_modern(conn.clone(), d), id.clone()).await;
+                    if !self.aborts.contains_key(&id) {
+                        // Done at once.
+                        self.modern.remove(&id);
+                    }
                 }
                 Action::Send(bytes) | Action::Respond { bytes, .. } => {
                     self.conn.send(None, bytes).await;
@@ -458,8 +475,7 @@ impl Driver {
         if self.modern.remove(&p.request_id).is_none() {
             return false;
         }
-        if let Some((task, handle)) = self.aborts.remove(&p.request_id) {
-            self.by_task.remove(&task);
+        if let Some(handle) = self.aborts.remove(&p.request_id) {
             handle.abort();
         }
         true
@@ -475,38 +491,50 @@ impl Driver {
             .collect();
         for id in listens {
             self.modern.remove(&id);
-            if let Some((task, handle)) = self.aborts.remove(&id) {
-                self.by_task.remove(&task);
+            if let Some(handle) = self.aborts.remove(&id) {
                 handle.abort();
             }
         }
     }
 
-    fn spawn(&mut self, d: Dispatch) {
-        let conn = self.conn.clone();
+    async fn spawn(&mut self, d: Dispatch) {
         let id = d.id.clone();
-        let handle = self.handlers.spawn(run_request(conn, d));
-        self.conn.count_handler(true);
-        let task = handle.id();
-        self.by_task.insert(task, id.clone());
-        self.aborts.insert(id, (task, handle));
+        self.start(run_request(self.conn.clone(), d), id).await;
     }
 
-    fn reap(&mut self, joined: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+    /// Runs `handler` for request `id`. It is polled once here first: a handler that is
+    /// done at once (most are) costs no task. One that waits moves to a task of its own,
+    /// abortable by the id; its next poll there registers that task's waker.
+    async fn start(&mut self, handler: impl Future<Output = ()> + Send + 'static, id: RequestId) {
+        use futures::FutureExt;
+        let mut handler = Box::pin(std::panic::AssertUnwindSafe(handler).catch_unwind());
+        let first = std::future::poll_fn(|cx| Poll::Ready(handler.as_mut().poll(cx))).await;
+        if let Poll::Ready(r) = first {
+            if r.is_err() {
+                tracing::error!("a request handler panicked");
+            }
+            return;
+        }
+        let ended = id.clone();
+        let handle = self
+            .handlers
+            .spawn(handler.map(move |r| (ended, r.is_err())));
+        self.conn.count_handler(true);
+        self.aborts.insert(id, handle);
+    }
+
+    /// A handler task ended: forgets its request, unless a newer one reuses the id.
+    fn reap(&mut self, joined: Result<(tokio::task::Id, Handled), tokio::task::JoinError>) {
         self.conn.count_handler(false);
-        let task = match &joined {
-            Ok((task, ())) => *task,
-            Err(e) => e.id(),
+        // Aborted tasks were forgotten when they were aborted.
+        let Ok((task, (id, panicked))) = joined else {
+            return;
         };
-        if let Some(id) = self.by_task.remove(&task)
-            && self.aborts.get(&id).is_some_and(|(t, _)| *t == task)
-        {
+        if self.aborts.get(&id).is_some_and(|h| h.id() == task) {
             self.aborts.remove(&id);
             self.modern.remove(&id);
         }
-        if let Err(e) = joined
-            && e.is_panic()
-        {
+        if panicked {
             tracing::error!("a request handler panicked");
         }
     }
@@ -531,13 +559,22 @@ async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
         cancel,
     );
     let outcome = dispatch::route(&conn, ctx, &d.method, d.params).await;
+    // A place in the outbound queue first, while the request still counts as in flight:
+    // when the client does not read, finished answers wait within the in-flight limit
+    // instead of piling up past it.
+    let mut permit = conn.reserve().await;
     let mut actions = Vec::new();
     conn.session
         .lock()
         .complete(&d.id, outcome.as_deref(), &mut actions);
     for action in actions {
         if let Action::Send(bytes) | Action::Respond { bytes, .. } = action {
-            conn.send(Some(&d.id), bytes).await;
+            match permit.take() {
+                Some(p) => p.send(bytes),
+                None => {
+                    conn.send(Some(&d.id), bytes).await;
+                }
+            }
         }
     }
 }
@@ -546,11 +583,14 @@ async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
 async fn run_modern(conn: Arc<Connection>, d: Dispatch) {
     let run = run_request(conn.clone(), d);
     tokio::pin!(run);
+    let mut alarm = Alarm::new();
     loop {
         let deadline = conn.deadline();
         tokio::select! {
+            // The handler first: one that is done needs no timer.
+            biased;
             () = &mut run => return,
-            () = sleep_until(deadline) => {
+            () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
                 let mut aborted = false;

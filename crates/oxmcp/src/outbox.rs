@@ -17,7 +17,13 @@ pub(crate) fn send_now_or_later(out: &mpsc::Sender<Vec<u8>>, bytes: Vec<u8>) {
     }
 }
 
-/// Writes queued messages, one per line, flushing whenever the queue runs dry, until every
+/// Buffered bytes that are written at once, queue empty or not: enough to carry a batch
+/// of answers in one write, little enough that a reader who stops reading makes the
+/// writer wait soon (the queue behind it is what bounds the rest).
+const FLUSH_AT: usize = 8 * 1024;
+
+/// Writes queued messages, one per line, flushing whenever the queue runs dry (after letting
+/// ready tasks add theirs), until every
 /// sender is gone or `stop` fires (then what is queued is drained first). Ends with a flush
 /// and a shutdown of the writer.
 pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
@@ -41,8 +47,15 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
         let Some(msg) = msg else { break };
         w.write_all(&msg).await?;
         w.write_all(b"\n").await?;
-        if rx.is_empty() {
+        if w.buffer().len() >= FLUSH_AT {
             w.flush().await?;
+        } else if rx.is_empty() {
+            // Handlers that are ready to answer run first; then one write carries them all
+            // (under pipelined load, one write per batch instead of one per message).
+            tokio::task::yield_now().await;
+            if rx.is_empty() {
+                w.flush().await?;
+            }
         }
     }
     w.flush().await?;

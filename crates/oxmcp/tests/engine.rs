@@ -250,6 +250,36 @@ async fn deadlines_abort_the_handler_and_answer() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_handler_that_panics_fails_its_request_and_the_session_goes_on() {
+    let (mut c, _started, server) = ready("2025-11-25").await;
+    let (resp, _) = c
+        .request(
+            json!(1),
+            "tools/call",
+            json!({ "name": "panic", "arguments": {} }),
+        )
+        .await;
+    assert_eq!(code(&resp), -32603, "{resp}");
+    assert!(
+        resp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tools/call"),
+        "names what failed: {resp}"
+    );
+    assert_eq!(server.stats().1.in_flight, 0);
+    // The same id is free again, and the session serves on.
+    let (resp, _) = c
+        .request(
+            json!(1),
+            "tools/call",
+            json!({ "name": "echo", "arguments": { "message": "still here" } }),
+        )
+        .await;
+    assert_eq!(text_of(&resp), "still here");
+}
+
+#[tokio::test(start_paused = true)]
 async fn batches_on_2025_03_26_only() {
     let (mut c, _, _) = ready("2025-03-26").await;
     c.send(json!([
@@ -397,16 +427,17 @@ async fn outbound_queue_is_bounded_by_backpressure() {
     let mut opts = options();
     opts.outbound_queue = 4;
     let (server, _) = fixture(opts);
-    let (mut c, _) = start_with_buffer(server, 4096);
+    let (mut c, _) = start_with_buffer(server.clone(), 4096);
     c.initialize("2025-11-25", json!({})).await;
     // Write requests without reading: the server must stop reading rather than buffer
-    // every answer, so our writes stall.
-    let line = format!(
-        "{}\n",
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "tools/call", "params": { "name": "echo", "arguments": { "message": "x".repeat(200) } } })
-    );
+    // every answer, so our writes stall. Each request has an id of its own: a finished
+    // request must not free its in-flight place before its answer has a place to go.
     let mut sent = 0;
     let stalled = loop {
+        let line = format!(
+            "{}\n",
+            json!({ "jsonrpc": "2.0", "id": sent, "method": "tools/call", "params": { "name": "echo", "arguments": { "message": "x".repeat(200) } } })
+        );
         let write = c.send_raw(line.as_bytes());
         match tokio::time::timeout(Duration::from_secs(60), write).await {
             Ok(()) => sent += 1,
@@ -418,8 +449,11 @@ async fn outbound_queue_is_bounded_by_backpressure() {
     };
     assert!(
         stalled,
-        "the server kept reading with nobody reading its answers"
+        "the server kept reading with nobody reading its answers: {:?}",
+        server.stats()
     );
+    // Held answers stay within the in-flight limit.
+    assert!(server.stats().1.handler_tasks <= 64, "{:?}", server.stats());
     assert!(sent < 200, "stalled only after {sent} requests");
 }
 

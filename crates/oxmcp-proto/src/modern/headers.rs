@@ -135,30 +135,47 @@ pub fn validate_markings(schema: &Map<String, Value>) -> Result<Vec<(String, Str
     Ok(out)
 }
 
+/// What the 2026-07-28 ladder reads of a request's params, in one pass: `_meta` and the
+/// fields `Mcp-Name` may stand for (the arguments are skipped, not built).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Target {
+    #[serde(rename = "_meta", default)]
+    meta: Option<Value>,
     #[serde(default)]
     task_id: Option<Value>,
     #[serde(default)]
     name: Option<Value>,
     #[serde(default)]
     uri: Option<Value>,
-    #[serde(default)]
-    arguments: Option<Value>,
+}
+
+/// A request's `params._meta` (when an object) and the value `Mcp-Name` stands for in a
+/// request of `method` (see [`name_of`]), read in one pass over the params.
+pub fn envelope_of(
+    method: &str,
+    params: Option<&RawValue>,
+) -> (Option<Map<String, Value>>, Option<String>) {
+    let Some(t) = params.and_then(|p| serde_json::from_str::<Target>(p.get()).ok()) else {
+        return (None, None);
+    };
+    let name = match method {
+        "tools/call" | "prompts/get" => t.name,
+        "resources/read" => t.uri,
+        // The tasks extension (SEP-2663) names the task.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => t.task_id,
+        _ => None,
+    };
+    let meta = match t.meta {
+        Some(Value::Object(m)) => Some(m),
+        _ => None,
+    };
+    (meta, name.and_then(|v| v.as_str().map(str::to_owned)))
 }
 
 /// The value `Mcp-Name` stands for in a request of `method`, if the method has one.
 pub fn name_of(method: &str, params: Option<&RawValue>) -> Option<String> {
-    let t: Target = serde_json::from_str(params?.get()).ok()?;
-    let v = match method {
-        "tools/call" | "prompts/get" => t.name?,
-        "resources/read" => t.uri?,
-        // The tasks extension (SEP-2663) names the task.
-        "tasks/get" | "tasks/update" | "tasks/cancel" => t.task_id?,
-        _ => return None,
-    };
-    v.as_str().map(str::to_owned)
+    envelope_of(method, params).1
 }
 
 /// Checks a request's routing headers against its body (`header` looks a header up by
@@ -220,8 +237,13 @@ pub fn check_named(
     if marked.is_empty() {
         return Ok(());
     }
+    #[derive(serde::Deserialize)]
+    struct Arguments {
+        #[serde(default)]
+        arguments: Option<Value>,
+    }
     let args = params
-        .and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
+        .and_then(|p| serde_json::from_str::<Arguments>(p.get()).ok())
         .and_then(|t| t.arguments);
     for (arg, suffix) in marked {
         let name = format!("{PARAM_PREFIX}{}", suffix.to_ascii_lowercase());

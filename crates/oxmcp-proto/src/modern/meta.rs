@@ -61,20 +61,10 @@ pub enum Carrier<'a> {
     Plain,
 }
 
-#[derive(Deserialize)]
-struct MetaParams {
-    #[serde(rename = "_meta", default)]
-    meta: Option<Value>,
-}
-
 /// Reads `params._meta` of a request (`None` when params or `_meta` are absent or not
 /// objects).
 pub fn meta_of(params: Option<&serde_json::value::RawValue>) -> Option<Meta> {
-    let p: MetaParams = serde_json::from_str(params?.get()).ok()?;
-    match p.meta? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
+    super::headers::envelope_of("", params).0
 }
 
 /// Runs the ladder's `_meta` and version steps for one request.

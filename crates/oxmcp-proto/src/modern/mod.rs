@@ -26,7 +26,6 @@ pub mod shape;
 pub mod state;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::version::ProtocolVersion;
 
@@ -81,36 +80,41 @@ pub fn is_modern_version(v: &str) -> bool {
     date_shaped && v >= ProtocolVersion::V2026_07_28.as_str()
 }
 
+// One pass over the body, down to the key: a value that is not an object where an
+// object is needed fails the probe (and so reads as legacy).
 #[derive(Deserialize)]
-struct Probe<'a> {
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
+struct Probe {
+    #[serde(default)]
+    params: Option<ParamsProbe>,
 }
 
 #[derive(Deserialize)]
-struct ParamsProbe<'a> {
-    #[serde(rename = "_meta", borrow, default)]
-    meta: Option<&'a RawValue>,
+struct ParamsProbe {
+    #[serde(rename = "_meta", default)]
+    meta: Option<MetaProbe>,
 }
 
 #[derive(Deserialize)]
-struct MetaProbe<'a> {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
-    version: Option<&'a RawValue>,
+struct MetaProbe {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
+    version: Option<serde::de::IgnoredAny>,
 }
 
 /// Whether the body's `params._meta` carries the modern protocol-version key (whatever
 /// its value: a bad value is the validation's business, not the router's).
 fn has_version_key(body: &[u8]) -> bool {
-    let Ok(p) = serde_json::from_slice::<Probe<'_>>(body) else {
+    // The key can only be there if its bytes are, or if the body escapes something (a key
+    // may be spelled with escapes): most legacy traffic is decided without a parse.
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PROTOCOL_VERSION_KEY));
+    if memchr::memchr(b'\\', body).is_none() && KEY.find(body).is_none() {
         return false;
-    };
-    let Some(params) = p.params else { return false };
-    let Ok(pp) = serde_json::from_str::<ParamsProbe<'_>>(params.get()) else {
-        return false;
-    };
-    let Some(meta) = pp.meta else { return false };
-    serde_json::from_str::<MetaProbe<'_>>(meta.get()).is_ok_and(|m| m.version.is_some())
+    }
+    serde_json::from_slice::<Probe>(body).is_ok_and(|p| {
+        p.params
+            .and_then(|p| p.meta)
+            .is_some_and(|m| m.version.is_some())
+    })
 }
 
 /// The era of one incoming message: modern when its `params._meta` carries the protocol
@@ -145,5 +149,10 @@ mod tests {
         assert_eq!(era_of(b"[]", Some("2026-07-28")), Era::Modern);
         assert_eq!(era_of(b"[]", None), Era::Legacy);
         assert_eq!(era_of(b"not json", None), Era::Legacy);
+        // The quick look for the key's bytes must not miss a key spelled with escapes.
+        let escaped = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol\/protocolVersion":"2026-07-28"}}}"#;
+        assert_eq!(era_of(escaped, None), Era::Modern);
+        let unicode = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocol\u0056ersion":"2026-07-28"}}}"#;
+        assert_eq!(era_of(unicode, None), Era::Modern);
     }
 }

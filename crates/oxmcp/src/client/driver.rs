@@ -20,7 +20,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::stdio::ExitWatch;
 use super::{CallOptions, ClientError, Handlers, ProgressFn, ServerNotification};
-use crate::time::{now, sleep_until};
+use crate::time::{Alarm, now};
 
 struct Waiter {
     tx: oneshot::Sender<Result<Box<RawValue>, ClientError>>,
@@ -186,6 +186,7 @@ async fn drive<R: AsyncRead + Unpin>(
 ) {
     let mut framer = LineFramer::new(max_line);
     let mut buf = vec![0u8; 64 * 1024];
+    let mut alarm = Alarm::new();
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut aborts: HashMap<RequestId, AbortHandle> = HashMap::new();
     // Only a weak reference is held while waiting: the last `Client` handle going away
@@ -217,7 +218,7 @@ async fn drive<R: AsyncRead + Unpin>(
                     Woke::Frames
                 }
             },
-            () = sleep_until(deadline) => Woke::Timeout,
+            () = alarm.at(deadline) => Woke::Timeout,
             () = timer.notified() => Woke::Other,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => Woke::Other,
         };

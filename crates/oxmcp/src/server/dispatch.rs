@@ -53,10 +53,23 @@ pub(crate) async fn route(
     method: &str,
     params: Option<Box<RawValue>>,
 ) -> Result<Box<RawValue>, ErrorObject> {
-    if conn.is_modern() {
-        return super::modern::route(conn, ctx, method, params).await;
+    use futures::FutureExt;
+    let run = async {
+        if conn.is_modern() {
+            return super::modern::route(conn, ctx, method, params).await;
+        }
+        route_legacy(conn, ctx, method, params).await
+    };
+    // A handler that panics fails its request; the connection and the server go on.
+    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::error!(method, "a request handler panicked");
+            Err(ErrorObject::internal(format!(
+                "the server failed while handling {method} (its handler panicked)"
+            )))
+        }
     }
-    route_legacy(conn, ctx, method, params).await
 }
 
 /// The handlers, with results shaped for the legacy revisions (2026-07-28 adds its own

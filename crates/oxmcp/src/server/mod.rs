@@ -145,6 +145,8 @@ struct Inner {
     setup: Arc<ServerSetup>,
     /// What 2026-07-28 requests are served under: the setup without core tasks.
     modern_setup: Arc<ServerSetup>,
+    /// `serverInfo` as JSON, serialised once: every 2026-07-28 result carries it.
+    info_json: Box<str>,
     options: ServerOptions,
     registry: RwLock<Registry>,
     cursors: CursorCodec,
@@ -196,6 +198,11 @@ impl Server {
     /// What `initialize` reports.
     pub fn setup(&self) -> Arc<ServerSetup> {
         self.inner.setup.clone()
+    }
+
+    /// `serverInfo` as JSON.
+    pub(crate) fn info_json(&self) -> &str {
+        &self.inner.info_json
     }
 
     /// What 2026-07-28 requests see of the setup (no core tasks: that revision has none).
@@ -523,8 +530,12 @@ impl ServerBuilder {
             )]));
         }
         let ext_tasks = task_ext::ExtTasks::new(self.options.tasks.clone());
+        let info_json = serde_json::to_string(&setup.info)
+            .unwrap_or_else(|_| "{}".to_owned())
+            .into_boxed_str();
         Server {
             inner: Arc::new(Inner {
+                info_json,
                 setup: Arc::new(setup),
                 modern_setup: Arc::new(modern_setup),
                 options: self.options,

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxmcp_proto::ErrorObject;
-use oxmcp_proto::model::Implementation;
 use oxmcp_proto::modern::model::{CacheHint, CacheScope, SubscriptionFilter};
 use oxmcp_proto::modern::state::{RoundState, StateCodec, call_digest};
 use oxmcp_proto::modern::{SUBSCRIPTION_ID_KEY, meta::may_require_input, shape};
@@ -270,12 +269,15 @@ pub(crate) async fn route(
         let out = super::tasks_route::route(conn, method, params.as_deref());
         return finish(&server, &ctx, method, out.and_then(to_raw));
     }
+    let mut target = None;
     if may_require_input(method) {
         let (round, values) = open_round(&server, method, params.as_deref())?;
+        target = Some(round.call.target.clone());
         ctx.start_round(round, values);
     }
     if method == "tools/call"
-        && let Some(outcome) = super::tasks_route::call_as_task(conn, &ctx, params.as_deref()).await
+        && let Some(outcome) =
+            super::tasks_route::call_as_task(conn, &ctx, target.as_deref(), params.as_deref()).await
     {
         return finish(&server, &ctx, method, outcome);
     }
@@ -331,7 +333,7 @@ fn finish(
         }
         Err(e) => return Err(e),
     };
-    if let Some(fast) = stamp_plain(method, &raw, info) {
+    if let Some(fast) = stamp_plain(method, &raw, server.info_json()) {
         return Ok(fast);
     }
     let mut value: Value =
@@ -349,18 +351,25 @@ fn finish(
 /// caching hint, with no `resultType`, `_meta` or `capabilities` of its own (the bytes do
 /// not even contain those names), gets `resultType` and the server's identity spliced in
 /// before its closing brace. `None`: the general path must shape it.
-fn stamp_plain(method: &str, raw: &RawValue, info: &Implementation) -> Option<Box<RawValue>> {
+fn stamp_plain(method: &str, raw: &RawValue, info: &str) -> Option<Box<RawValue>> {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static NAMES: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
+        [
+            Finder::new(b"\"resultType\""),
+            Finder::new(b"\"_meta\""),
+            Finder::new(b"\"capabilities\""),
+        ]
+    });
     if shape::is_cacheable(method) || method == "tools/list" {
         return None;
     }
     let body = raw.get().trim();
     let bytes = body.as_bytes();
-    let has = |name: &[u8]| memchr::memmem::find(bytes, name).is_some();
-    if has(b"\"resultType\"") || has(b"\"_meta\"") || has(b"\"capabilities\"") {
+    if NAMES.iter().any(|name| name.find(bytes).is_some()) {
         return None;
     }
     let inner = body.strip_prefix('{')?.strip_suffix('}')?;
-    let info = serde_json::to_string(info).ok()?;
     let mut out = String::with_capacity(body.len() + info.len() + 96);
     out.push('{');
     out.push_str(inner);
@@ -370,7 +379,7 @@ fn stamp_plain(method: &str, raw: &RawValue, info: &Implementation) -> Option<Bo
     out.push_str(r#""resultType":"complete","_meta":{""#);
     out.push_str(oxmcp_proto::modern::SERVER_INFO_KEY);
     out.push_str("\":");
-    out.push_str(&info);
+    out.push_str(info);
     out.push_str("}}");
     RawValue::from_string(out).ok()
 }

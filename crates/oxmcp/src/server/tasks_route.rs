@@ -102,11 +102,24 @@ impl Drop for AbortUnlessEscalated {
 /// extension); otherwise the `CreateTaskResult` (or the -32021 of a task-only tool for a
 /// client without the extension, or the call's own result if a
 /// [`task_after_input`](super::Tool::task_after_input) tool finished without starting one).
+/// `name`: the called tool's name, when the caller already read it.
 pub(crate) async fn call_as_task(
     conn: &Arc<Connection>,
     ctx: &Context,
+    name: Option<&str>,
     params: Option<&RawValue>,
 ) -> Option<Result<Box<RawValue>, ErrorObject>> {
+    // Most tools never run as tasks: known by name, they cost no read of the params.
+    if let Some(name) = name
+        && conn
+            .server()
+            .registry()
+            .tools
+            .get(name)
+            .is_none_or(|t| t.task_support == TaskSupport::Forbidden)
+    {
+        return None;
+    }
     let p: CallParams = parse(params).ok()?;
     let tool = conn.server().registry().tools.get(&p.name)?;
     if tool.task_support == TaskSupport::Forbidden {

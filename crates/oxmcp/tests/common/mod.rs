@@ -110,6 +110,12 @@ pub fn fixture_builder(started: mpsc::UnboundedSender<oneshot::Receiver<()>>) ->
         .tool(Tool::new("fail", "Always fails.", |_a: Empty, _ctx| async move {
             Err::<CallToolResult, _>(oxmcp::Error::failed("the fail tool failed on purpose"))
         }))
+        .tool(Tool::new("panic", "Panics.", |_a: Empty, _ctx| async move {
+            if std::hint::black_box(true) {
+                panic!("the panic tool panicked on purpose");
+            }
+            Ok(CallToolResult::text("unreachable"))
+        }))
         .tool(Tool::new("ask", "Elicits a name.", |_a: Empty, ctx| async move {
             let params = serde_json::from_value(serde_json::json!({
                 "message": "Your name?",

@@ -137,13 +137,13 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
     let (ty, _) = mime.split_once('/').unwrap_or((mime, ""));
     headers.get_all(ACCEPT).iter().any(|v| {
         v.to_str().unwrap_or("").split(',').any(|item| {
-            let item = item
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            item == mime || item == "*/*" || item == format!("{ty}/*")
+            // Compared in place, case-insensitively: no copy per request.
+            let item = item.split(';').next().unwrap_or("").trim();
+            item.eq_ignore_ascii_case(mime)
+                || item == "*/*"
+                || item
+                    .split_once('/')
+                    .is_some_and(|(t, sub)| sub == "*" && t.eq_ignore_ascii_case(ty))
         })
     })
 }

@@ -34,7 +34,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use oxmcp_proto::session::{Action, Dispatch, Session};
@@ -53,12 +53,17 @@ use self::streams::{First, StreamLimits, Streams, parse_event_id};
 use crate::connection::{Connection, Outlet};
 use crate::server::context::Context;
 use crate::server::{Change, Server, dispatch};
-use crate::time::{now, sleep_until};
+use crate::time::{Alarm, now};
 
 /// The header that carries the session id.
 pub const SESSION_HEADER: &str = "mcp-session-id";
 /// The header that carries the negotiated protocol revision.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// [`SESSION_HEADER`] and [`VERSION_HEADER`] as header names: a lookup by a `&str` parses
+/// the name again on every request.
+const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
+const VERSION: HeaderName = HeaderName::from_static(VERSION_HEADER);
 
 /// How the HTTP transport behaves. Every field has a documented default ([`Default`]).
 #[derive(Debug, Clone)]
@@ -298,7 +303,7 @@ where
         // The body decides the era; the version header is checked per era.
         return post(shared, req).await;
     }
-    if let Some(text) = header_str(req.headers(), VERSION_HEADER)
+    if let Some(text) = header_str(req.headers(), &VERSION)
         && oxmcp_proto::modern::is_modern_version(text)
         && session_id(&req).is_none()
     {
@@ -315,14 +320,14 @@ where
     }
 }
 
-fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str<'a>(headers: &'a http::HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).map(|v| v.to_str().unwrap_or(""))
 }
 
 /// A legacy request's `MCP-Protocol-Version`, if any, must name a legacy revision.
 #[allow(clippy::result_large_err)]
 fn check_legacy_version(headers: &http::HeaderMap) -> Result<(), Response<HttpBody>> {
-    if let Some(text) = header_str(headers, VERSION_HEADER)
+    if let Some(text) = header_str(headers, &VERSION)
         && !ProtocolVersion::parse(text).is_some_and(|v| ProtocolVersion::LEGACY.contains(&v))
     {
         let known: Vec<&str> = ProtocolVersion::LEGACY.iter().map(|v| v.as_str()).collect();
@@ -355,9 +360,7 @@ fn method_not_allowed(shared: &Shared) -> Response<HttpBody> {
 }
 
 fn session_id(req: &Request<impl Sized>) -> Option<&str> {
-    req.headers()
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
+    req.headers().get(&SESSION).and_then(|v| v.to_str().ok())
 }
 
 /// The session a request names: 400 without an id, 404 for an unknown or expired one.
@@ -415,7 +418,7 @@ where
     let sid = session_id(&req).map(str::to_owned);
     let version = req
         .headers()
-        .get(VERSION_HEADER)
+        .get(&VERSION)
         .and_then(|v| v.to_str().ok())
         .and_then(ProtocolVersion::parse);
     let (parts, body) = req.into_parts();
@@ -429,7 +432,7 @@ where
             );
         }
     };
-    let header = header_str(&parts.headers, VERSION_HEADER);
+    let header = header_str(&parts.headers, &VERSION);
     if oxmcp_proto::modern::era_of(&body, header) == oxmcp_proto::modern::Era::Modern {
         return modern::post(shared, &parts.headers, body).await;
     }
@@ -441,7 +444,7 @@ where
     }
     if sid.is_some() {
         return match find_session(&shared, sid.as_deref()) {
-            Ok(sess) => exchange(&shared, &sess, &body, false).await,
+            Ok(sess) => exchange(&shared, &sess, Input::Body(&body), false).await,
             Err(r) => r.response(),
         };
     }
@@ -467,7 +470,7 @@ where
         }
     };
     let sess = new_session(&shared, Some(id.clone()));
-    let mut resp = exchange(&shared, &sess, &body, false).await;
+    let mut resp = exchange(&shared, &sess, Input::Body(&body), false).await;
     if sess.conn.session.lock().version().is_some() {
         if !shared.sessions.insert(id.clone(), sess.clone()) {
             sess.close();
@@ -477,7 +480,7 @@ where
             );
         }
         if let Ok(v) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert(SESSION_HEADER, v);
+            resp.headers_mut().insert(SESSION, v);
         }
     }
     resp
@@ -495,6 +498,12 @@ fn is_initialize(body: &[u8]) -> bool {
     struct Probe<'a> {
         #[serde(borrow)]
         method: Option<std::borrow::Cow<'a, str>>,
+    }
+    static NAME: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"initialize"));
+    // Without the name's bytes (or an escape) it is not one: no parse per request.
+    if memchr::memchr(b'\\', body).is_none() && NAME.find(body).is_none() {
+        return false;
     }
     serde_json::from_slice::<Probe<'_>>(body)
         .is_ok_and(|p| p.method.as_deref() == Some("initialize"))
@@ -583,7 +592,7 @@ async fn stateless(
             .lock()
             .assume_initialized(version.unwrap_or(ProtocolVersion::V2025_03_26));
     }
-    exchange(&shared, &sess, &body, true).await
+    exchange(&shared, &sess, Input::Body(&body), true).await
 }
 
 /// Closes a throwaway session unless disarmed (its client went away).
@@ -597,19 +606,29 @@ impl Drop for CloseOnDrop {
 }
 
 /// Feeds one POST body to a session and answers it.
+/// A POST's input to the session: its body, or the one message already decoded from it.
+enum Input<'a> {
+    Body(&'a [u8]),
+    Decoded(oxmcp_proto::jsonrpc::Message),
+}
+
 async fn exchange(
     shared: &Arc<Shared>,
     sess: &Arc<HttpSession>,
-    body: &[u8],
+    input: Input<'_>,
     sessionless: bool,
 ) -> Response<HttpBody> {
-    let batch = body.trim_ascii_start().first() == Some(&b'[');
+    let batch =
+        matches!(input, Input::Body(body) if body.trim_ascii_start().first() == Some(&b'['));
     let stream = sess.streams.open(batch);
     let mut actions = Vec::new();
-    sess.conn
-        .session
-        .lock()
-        .handle_frame(now(), body, &mut actions);
+    {
+        let mut session = sess.conn.session.lock();
+        match input {
+            Input::Body(body) => session.handle_frame(now(), body, &mut actions),
+            Input::Decoded(msg) => session.handle_decoded(now(), msg, &mut actions),
+        }
+    }
     let mut immediate = Vec::new();
     let mut dispatched = false;
     for a in actions {
@@ -617,7 +636,7 @@ async fn exchange(
             Action::Send(bytes) => immediate.push(bytes),
             Action::Dispatch(d) => {
                 sess.streams.bind(stream, d.id.clone());
-                spawn_handler(sess, d);
+                start_handler(sess, d).await;
                 dispatched = true;
             }
             other => run_action(sess, other),
@@ -781,10 +800,33 @@ fn delete<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
 
 /// Starts the handler of request `d` on its own task.
 fn spawn_handler(sess: &Arc<HttpSession>, d: Dispatch) {
-    let mut handlers = sess.handlers.lock();
-    let id = d.id.clone();
     sess.count_handler(true);
-    let task = tokio::spawn(run_handler(sess.clone(), d));
+    let id = d.id.clone();
+    spawn_run(sess, id, Box::pin(run_handler(sess.clone(), d)));
+}
+
+/// Runs the handler of request `d`, polled once here first: a handler that is done at
+/// once (most are) costs no task; one that waits goes on on a task of its own (its next
+/// poll there registers that task's waker).
+async fn start_handler(sess: &Arc<HttpSession>, d: Dispatch) {
+    sess.count_handler(true);
+    let id = d.id.clone();
+    let mut run = Box::pin(run_handler(sess.clone(), d));
+    if futures::poll!(run.as_mut()).is_ready() {
+        return;
+    }
+    spawn_run(sess, id, run);
+}
+
+/// Spawns a handler's run, abortable by its request id.
+fn spawn_run(
+    sess: &Arc<HttpSession>,
+    id: RequestId,
+    run: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) {
+    // Held across the spawn: the run's guard must find its own entry when it ends.
+    let mut handlers = sess.handlers.lock();
+    let task = tokio::spawn(run);
     handlers.insert(id, task.abort_handle());
 }
 
@@ -825,16 +867,19 @@ async fn run_handler(sess: Arc<HttpSession>, mut d: Dispatch) {
     let params = d.params.take();
     let route = dispatch::route(&conn, ctx, &d.method, params);
     tokio::pin!(route);
+    let mut alarm = Alarm::new();
     loop {
         let deadline = conn.deadline();
         tokio::select! {
+            // The handler first: one that is done needs no timer.
+            biased;
             outcome = &mut route => {
                 let mut actions = Vec::new();
                 conn.session.lock().complete(&d.id, outcome.as_deref(), &mut actions);
                 run_actions(&sess, actions);
                 return;
             }
-            () = sleep_until(deadline) => {
+            () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
                 run_actions(&sess, actions);

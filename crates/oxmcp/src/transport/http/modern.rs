@@ -20,7 +20,7 @@ use oxmcp_proto::modern::meta::{self, Carrier};
 use oxmcp_proto::{ErrorObject, RequestId};
 
 use super::body::HttpBody;
-use super::{Shared, VERSION_HEADER, empty_response, exchange, json_response, new_session_with};
+use super::{Input, Shared, empty_response, exchange, json_response, new_session_with};
 
 /// The status a modern reply goes out with: 400 for the errors the spec ties to it.
 pub(super) fn status_of(reply: &[u8]) -> StatusCode {
@@ -36,7 +36,9 @@ pub(super) fn status_of(reply: &[u8]) -> StatusCode {
         HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
     };
     // Our own encoding: an error reply names "error"; most replies are results.
-    if memchr::memmem::find(reply, b"\"error\"").is_none() {
+    static ERROR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
+    if ERROR.find(reply).is_none() {
         return StatusCode::OK;
     }
     match serde_json::from_slice::<Probe>(reply) {
@@ -92,9 +94,10 @@ pub(super) async fn post(
     };
     let id = &req.id;
     let header = header_map
-        .get(VERSION_HEADER)
+        .get(&super::VERSION)
         .map(|v| v.to_str().unwrap_or("<not visible ASCII>"));
-    let meta_obj = meta::meta_of(req.params.as_deref());
+    // `_meta` and the name `Mcp-Name` must match, in one read of the params.
+    let (meta_obj, name) = headers::envelope_of(&req.method, req.params.as_deref());
     let request_meta = match meta::validate(meta_obj.as_ref(), Carrier::Http(header)) {
         Ok(m) => m,
         Err(r) => {
@@ -110,13 +113,18 @@ pub(super) async fn post(
             &ErrorObject::method_not_found(&req.method),
         );
     }
+    // The two names every request has, without parsing them per request.
+    const METHOD: http::HeaderName = http::HeaderName::from_static(headers::METHOD);
+    const NAME: http::HeaderName = http::HeaderName::from_static(headers::NAME);
     let lookup = |name: &str| {
-        header_map
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        let value = match name {
+            headers::METHOD => header_map.get(&METHOD),
+            headers::NAME => header_map.get(&NAME),
+            other => header_map.get(other),
+        };
+        value.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
     // The called tool (shared, not copied), for the `Mcp-Param-*` headers of its schema.
-    let name = headers::name_of(&req.method, req.params.as_deref());
     let tool = name
         .as_deref()
         .filter(|_| req.method == "tools/call")
@@ -128,5 +136,5 @@ pub(super) async fn post(
     }
     let sess = new_session_with(&shared, None, setup);
     sess.conn.session.lock().assume_modern(request_meta);
-    exchange(&shared, &sess, &body, true).await
+    exchange(&shared, &sess, Input::Decoded(Message::Request(req)), true).await
 }
