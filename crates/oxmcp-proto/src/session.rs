@@ -284,14 +284,31 @@ pub fn progress_notification(
     ))
 }
 
+/// The capabilities of a client that declared none.
+static NO_CAPABILITIES: ClientCapabilities = ClientCapabilities {
+    experimental: None,
+    roots: None,
+    sampling: None,
+    elicitation: None,
+    tasks: None,
+    extensions: None,
+};
+
+/// Declared capabilities, kept on the heap only when there are some.
+fn boxed_unless_empty(caps: ClientCapabilities) -> Option<Box<ClientCapabilities>> {
+    (caps != NO_CAPABILITIES).then(|| Box::new(caps))
+}
+
 /// One legacy session's protocol state.
 #[derive(Debug)]
 pub struct Session {
-    limits: SessionLimits,
+    /// Shared by the sessions of one server.
+    limits: std::sync::Arc<SessionLimits>,
     setup: std::sync::Arc<ServerSetup>,
     version: Option<ProtocolVersion>,
-    client_capabilities: ClientCapabilities,
-    client_info: Option<Implementation>,
+    /// `None` while the client declared none (most idle sessions: no allocation).
+    client_capabilities: Option<Box<ClientCapabilities>>,
+    client_info: Option<Box<Implementation>>,
     initialized_notified: bool,
     log_level: Option<LoggingLevel>,
     subscriptions: HashSet<String>,
@@ -308,12 +325,15 @@ pub struct Session {
 
 impl Session {
     /// A new session awaiting `initialize`.
-    pub fn new(setup: std::sync::Arc<ServerSetup>, limits: SessionLimits) -> Self {
+    pub fn new(
+        setup: std::sync::Arc<ServerSetup>,
+        limits: impl Into<std::sync::Arc<SessionLimits>>,
+    ) -> Self {
         Session {
-            limits,
+            limits: limits.into(),
             setup,
             version: None,
-            client_capabilities: ClientCapabilities::default(),
+            client_capabilities: None,
             client_info: None,
             initialized_notified: false,
             log_level: None,
@@ -336,8 +356,8 @@ impl Session {
         self.initialized_notified = true;
         self.sessionless = true;
         self.modern = true;
-        self.client_capabilities = meta.capabilities;
-        self.client_info = meta.client_info;
+        self.client_capabilities = boxed_unless_empty(meta.capabilities);
+        self.client_info = meta.client_info.map(Box::new);
         self.log_level = meta.log_level;
     }
 
@@ -361,12 +381,14 @@ impl Session {
 
     /// The client's declared capabilities (empty before `initialize`).
     pub fn client_capabilities(&self) -> &ClientCapabilities {
-        &self.client_capabilities
+        self.client_capabilities
+            .as_deref()
+            .unwrap_or(&NO_CAPABILITIES)
     }
 
     /// The client's `clientInfo`.
     pub fn client_info(&self) -> Option<&Implementation> {
-        self.client_info.as_ref()
+        self.client_info.as_deref()
     }
 
     /// Whether `notifications/initialized` has arrived.
@@ -751,8 +773,8 @@ impl Session {
             serde_json::to_value(&result).map_err(|e| ErrorObject::internal(e.to_string()))?;
         crate::model::downgrade::downgrade_result("initialize", version, &mut value);
         self.version = Some(version);
-        self.client_capabilities = p.capabilities;
-        self.client_info = p.client_info;
+        self.client_capabilities = boxed_unless_empty(p.capabilities);
+        self.client_info = p.client_info.map(Box::new);
         Ok(value)
     }
 
@@ -884,7 +906,7 @@ impl Session {
                 need.method()
             )));
         }
-        let caps = &self.client_capabilities;
+        let caps = self.client_capabilities();
         let (ok, what, since) = match need {
             ClientNeed::Sampling => (
                 caps.sampling.is_some(),
@@ -930,7 +952,7 @@ impl Session {
     /// 2026-07-28: whether this request's `_meta` declared what `need` takes; if not,
     /// -32021 naming the capability as a capabilities object.
     fn check_modern_need(&self, need: ClientNeed) -> Result<(), ErrorObject> {
-        let caps = &self.client_capabilities;
+        let caps = self.client_capabilities();
         let (ok, required) = match need {
             ClientNeed::Sampling => (
                 caps.sampling.is_some(),

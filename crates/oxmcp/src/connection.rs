@@ -98,7 +98,7 @@ impl Connection {
 
     /// A session record for a transport with its own routing (Streamable HTTP).
     pub(crate) fn new(server: Server, session: Session, out: Outlet) -> Self {
-        let tasks = TaskStore::new(server.options().tasks.clone());
+        let tasks = TaskStore::new(server.task_limits());
         Connection {
             server,
             session: Mutex::new(session),
@@ -258,7 +258,7 @@ where
     let writer_task = tokio::spawn(crate::outbox::write_lines(writer, rx, stop_rx));
     let conn = Arc::new(Connection::new(
         server.clone(),
-        Session::new(server.setup(), opts.limits.clone()),
+        Session::new(server.setup(), server.session_limits()),
         Outlet::Lines(tx),
     ));
     server.register(&conn);
@@ -428,7 +428,7 @@ impl Driver {
         let Outlet::Lines(tx) = &self.conn.out else {
             return;
         };
-        let mut session = Session::new(setup, server.options().limits.clone());
+        let mut session = Session::new(setup, server.session_limits());
         session.assume_modern(m);
         let conn = Arc::new(Connection::new(server, session, Outlet::Lines(tx.clone())));
         let mut actions = Vec::new();

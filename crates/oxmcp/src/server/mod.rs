@@ -147,6 +147,10 @@ struct Inner {
     modern_setup: Arc<ServerSetup>,
     /// `serverInfo` as JSON, serialised once: every 2026-07-28 result carries it.
     info_json: Box<str>,
+    /// `options.tasks`, shared by every session's task store.
+    task_limits: Arc<tasks::TaskLimits>,
+    /// `options.limits`, shared by every session.
+    session_limits: Arc<oxmcp_proto::session::SessionLimits>,
     options: ServerOptions,
     registry: RwLock<Registry>,
     cursors: CursorCodec,
@@ -198,6 +202,16 @@ impl Server {
     /// What `initialize` reports.
     pub fn setup(&self) -> Arc<ServerSetup> {
         self.inner.setup.clone()
+    }
+
+    /// The limits every session shares.
+    pub(crate) fn session_limits(&self) -> Arc<oxmcp_proto::session::SessionLimits> {
+        self.inner.session_limits.clone()
+    }
+
+    /// The task limits every session's store shares.
+    pub(crate) fn task_limits(&self) -> Arc<tasks::TaskLimits> {
+        self.inner.task_limits.clone()
     }
 
     /// `serverInfo` as JSON.
@@ -536,6 +550,8 @@ impl ServerBuilder {
         Server {
             inner: Arc::new(Inner {
                 info_json,
+                task_limits: Arc::new(self.options.tasks.clone()),
+                session_limits: Arc::new(self.options.limits.clone()),
                 setup: Arc::new(setup),
                 modern_setup: Arc::new(modern_setup),
                 options: self.options,

@@ -67,8 +67,10 @@ struct Map {
 }
 
 pub(crate) struct TaskStore {
-    limits: TaskLimits,
-    map: Mutex<Map>,
+    limits: Arc<TaskLimits>,
+    /// Built on first use: most sessions never create a task, and an idle session should
+    /// cost little memory.
+    map: Mutex<Option<Box<Map>>>,
 }
 
 fn timestamp() -> String {
@@ -92,14 +94,23 @@ fn not_found(id: &str) -> ErrorObject {
 }
 
 impl TaskStore {
-    pub(crate) fn new(limits: TaskLimits) -> Self {
+    pub(crate) fn new(limits: Arc<TaskLimits>) -> Self {
         TaskStore {
             limits,
-            map: Mutex::new(Map {
-                next: 1,
-                ..Default::default()
-            }),
+            map: Mutex::new(None),
         }
+    }
+
+    /// The task map, built if this is its first use.
+    fn map(&self) -> parking_lot::MappedMutexGuard<'_, Map> {
+        parking_lot::MutexGuard::map(self.map.lock(), |m| {
+            &mut **m.get_or_insert_with(|| {
+                Box::new(Map {
+                    next: 1,
+                    ..Default::default()
+                })
+            })
+        })
     }
 
     fn purge(map: &mut Map, now: Instant) {
@@ -127,7 +138,7 @@ impl TaskStore {
         requested_ttl: Option<u64>,
         retry_after_ms: u64,
     ) -> Result<(String, Value), ErrorObject> {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         Self::purge(&mut map, now);
         if map.by_id.len() >= self.limits.max_tasks {
             return Err(ErrorObject::overloaded(
@@ -173,7 +184,7 @@ impl TaskStore {
     }
 
     pub(crate) fn set_abort(&self, id: &str, handle: AbortHandle) {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         match map.by_id.get_mut(id) {
             Some(e) if e.outcome.is_none() => e.abort = Some(handle),
             // Already over (cancelled before the run was registered): stop the run.
@@ -184,7 +195,7 @@ impl TaskStore {
     /// Records how the run ended. Returns the task's new JSON (for a status notification),
     /// or `None` if the task was cancelled or expired meanwhile (cancellation is sticky).
     pub(crate) fn finish(&self, id: &str, outcome: Outcome, failed: bool) -> Option<Value> {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         let e = map.by_id.get_mut(id)?;
         if e.outcome.is_some() {
             return None;
@@ -208,7 +219,7 @@ impl TaskStore {
     }
 
     pub(crate) fn get(&self, now: Instant, id: &str) -> Result<Value, ErrorObject> {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         Self::purge(&mut map, now);
         map.by_id
             .get(id)
@@ -220,7 +231,7 @@ impl TaskStore {
     pub(crate) async fn result(&self, now: Instant, id: &str) -> Outcome {
         loop {
             let done = {
-                let mut map = self.map.lock();
+                let mut map = self.map();
                 Self::purge(&mut map, now);
                 let e = map.by_id.get(id).ok_or_else(|| not_found(id))?;
                 if let Some(outcome) = &e.outcome {
@@ -232,13 +243,7 @@ impl TaskStore {
             tokio::pin!(notified);
             notified.as_mut().enable();
             // Re-check after registering, so a finish in between is not missed.
-            if self
-                .map
-                .lock()
-                .by_id
-                .get(id)
-                .is_none_or(|e| e.outcome.is_some())
-            {
+            if self.map().by_id.get(id).is_none_or(|e| e.outcome.is_some()) {
                 continue;
             }
             notified.await;
@@ -246,7 +251,7 @@ impl TaskStore {
     }
 
     pub(crate) fn list(&self, now: Instant, after: u64, size: usize) -> (Vec<Value>, Option<u64>) {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         Self::purge(&mut map, now);
         let mut items = Vec::new();
         let mut last = after;
@@ -262,7 +267,7 @@ impl TaskStore {
     }
 
     pub(crate) fn cancel(&self, now: Instant, id: &str) -> Result<Value, ErrorObject> {
-        let mut map = self.map.lock();
+        let mut map = self.map();
         Self::purge(&mut map, now);
         let e = map.by_id.get_mut(id).ok_or_else(|| not_found(id))?;
         let status = status_of(&e.task).to_owned();
@@ -290,15 +295,19 @@ impl TaskStore {
     }
 
     pub(crate) fn has_running(&self) -> bool {
-        self.map.lock().by_id.values().any(|e| e.outcome.is_none())
+        self.map
+            .lock()
+            .as_ref()
+            .is_some_and(|m| m.by_id.values().any(|e| e.outcome.is_none()))
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.map.lock().by_id.len()
+        self.map.lock().as_ref().map_or(0, |m| m.by_id.len())
     }
 
     pub(crate) fn abort_all(&self) {
-        let mut map = self.map.lock();
+        let mut guard = self.map.lock();
+        let Some(map) = guard.as_mut() else { return };
         for e in map.by_id.values_mut() {
             if let Some(a) = e.abort.take() {
                 a.abort();

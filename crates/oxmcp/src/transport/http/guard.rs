@@ -69,13 +69,22 @@ fn split_authority(authority: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Whether `authority` (a Host, or an Origin's authority) is on the allow list: an entry
+/// names the host (any port) or the host and port; IPv6 brackets do not count, and the
+/// request's side is compared case-insensitively. Compared in place: a request costs no
+/// copies.
 fn host_allowed(allowed: &[String], authority: &str) -> bool {
-    let authority = authority.to_ascii_lowercase();
-    let (host, _) = split_authority(&authority);
-    allowed.iter().any(|a| {
-        let a = a.trim_start_matches('[').replace(']', "");
-        a == authority.replace(['[', ']'], "") || a == host
-    })
+    fn unbracketed(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes().filter(|b| *b != b'[' && *b != b']')
+    }
+    // The entry as written (without brackets) against the request's text, lower-cased.
+    let matches = |entry: &str, text: &str| {
+        unbracketed(entry).eq(unbracketed(text).map(|b| b.to_ascii_lowercase()))
+    };
+    let (host, _) = split_authority(authority);
+    allowed
+        .iter()
+        .any(|a| matches(a, authority) || matches(a, host))
 }
 
 /// Host and Origin: 403 for a Host not on the allow list (DNS rebinding) or an Origin that
@@ -203,6 +212,14 @@ mod tests {
         assert!(check_origin(&allow, &headers(&[("host", "127.0.0.1:8080")])).is_ok());
         assert!(check_origin(&allow, &headers(&[("host", "[::1]:8080")])).is_ok());
         assert!(check_origin(&allow, &headers(&[("host", "evil.example.com")])).is_err());
+        assert!(check_origin(&allow, &headers(&[("host", "LocalHost:8080")])).is_ok());
+        assert!(check_origin(&allow, &headers(&[("host", "localhost.evil:80")])).is_err());
+        let with_port = Allow {
+            hosts: Some(vec!["[::1]:8080".into()]),
+            ..allow.clone()
+        };
+        assert!(check_origin(&with_port, &headers(&[("host", "[::1]:8080")])).is_ok());
+        assert!(check_origin(&with_port, &headers(&[("host", "[::1]:9090")])).is_err());
         assert!(
             check_origin(
                 &allow,

@@ -542,7 +542,7 @@ fn new_session_with(
         json_only: opts.json_response,
     }));
     let server = shared.server.clone();
-    let session = Session::new(setup, server.options().limits.clone());
+    let session = Session::new(setup, server.session_limits());
     let conn = Arc::new(Connection::new(
         server,
         session,
