@@ -32,9 +32,9 @@ use crate::time::{Alarm, now, sleep_until};
 /// What a handler task ends with: its request's id, and whether the handler panicked.
 type Handled = (RequestId, bool);
 
-/// A map keyed by ids: hashed fast (the keys a client picks are bounded by the in-flight
-/// limit).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// A map keyed by ids: hashed fast (the keys a client picks are bounded by limits, and the
+/// hasher is seeded per process).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 

@@ -2,8 +2,8 @@
 //! swept by one reaper for the whole service. An idle session is a record here and nothing
 //! else: no task, no channel, no buffer.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use crate::connection::FastMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,7 +25,7 @@ pub(super) struct HttpSession {
     /// The last request seen (for the idle TTL).
     pub(super) last_seen: Mutex<Instant>,
     /// Abort handles of the handlers running for this session.
-    pub(super) handlers: Mutex<HashMap<RequestId, AbortHandle>>,
+    pub(super) handlers: Mutex<FastMap<RequestId, AbortHandle>>,
     /// For a throwaway session: the service's count of sessionless handlers.
     pub(super) sessionless: Option<Arc<AtomicUsize>>,
 }
@@ -68,12 +68,12 @@ impl HttpSession {
 }
 
 /// One shard of the map.
-type Shard = Mutex<HashMap<Arc<str>, Arc<HttpSession>>>;
+type Shard = Mutex<FastMap<Arc<str>, Arc<HttpSession>>>;
 
 /// Sessions by id.
 pub(super) struct Sessions {
     shards: Box<[Shard]>,
-    hasher: RandomState,
+    hasher: foldhash::fast::RandomState,
     count: AtomicUsize,
     max: usize,
 }
@@ -81,8 +81,10 @@ pub(super) struct Sessions {
 impl Sessions {
     pub(super) fn new(max: usize) -> Self {
         Sessions {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: RandomState::new(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FastMap::default()))
+                .collect(),
+            hasher: foldhash::fast::RandomState::default(),
             count: AtomicUsize::new(0),
             max,
         }

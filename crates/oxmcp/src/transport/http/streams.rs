@@ -10,7 +10,9 @@
 //! Stream ids come from one process-wide counter, so an event id names one stream of one
 //! session: an id from another session or stream replays nothing here.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::connection::FastMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskCx, Poll, Waker};
@@ -90,8 +92,8 @@ impl Stream {
 
 #[derive(Default)]
 struct Table {
-    streams: HashMap<u64, Stream>,
-    by_request: HashMap<RequestId, u64>,
+    streams: FastMap<u64, Stream>,
+    by_request: FastMap<RequestId, u64>,
     general: Option<u64>,
     /// Ended streams kept for a reader to resume, oldest first.
     done: VecDeque<u64>,
