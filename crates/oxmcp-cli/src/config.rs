@@ -140,6 +140,11 @@ pub struct HttpConfig {
     /// The `Retry-After` of a refusal.
     #[serde(with = "duration")]
     pub retry_after: Duration,
+    /// Answer `/health/live` and `/health/ready`.
+    pub health: bool,
+    /// On shutdown, how long readiness fails before the listener closes.
+    #[serde(with = "duration")]
+    pub drain_delay: Duration,
 }
 
 impl Default for HttpConfig {
@@ -159,6 +164,8 @@ impl Default for HttpConfig {
             keep_alive: d.keep_alive,
             sse_retry: d.sse_retry,
             retry_after: d.retry_after,
+            health: d.health,
+            drain_delay: d.drain_delay,
         }
     }
 }
@@ -418,6 +425,10 @@ pub const KEYS: &[Key] = &[
         "The reconnection delay (SSE `retry`) announced to clients on 2025-11-25 sessions."),
     key("http", "retry_after", Kind::Duration, None,
         "The Retry-After sent with 503 when the server is at max_sessions."),
+    key("http", "health", Kind::Bool, None,
+        "Answer GET /health/live (200 while the process serves) and GET /health/ready (200 when it should get traffic; 503 while starting, draining or a dependency is down, with a JSON body saying why), before any Host or path check."),
+    key("http", "drain_delay", Kind::Duration, None,
+        "On SIGTERM or Ctrl-C, how long /health/ready answers 503 while new connections are still accepted, so a load balancer stops sending clients before the listener closes; then the shutdown_grace drain begins."),
     key("limits", "max_line", Kind::Integer, Some("--max-line-bytes"),
         "The longest message line of stdio, in bytes (at least 1024); a longer one is skipped and answered with -32600 naming the limit."),
     key("limits", "outbound_queue", Kind::Integer, None,
@@ -873,6 +884,8 @@ impl Config {
         http.keep_alive = h.keep_alive;
         http.sse_retry = h.sse_retry;
         http.retry_after = h.retry_after;
+        http.health = h.health;
+        http.drain_delay = h.drain_delay;
         (server, http)
     }
 

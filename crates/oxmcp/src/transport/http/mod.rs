@@ -103,6 +103,12 @@ pub struct HttpOptions {
     pub sse_retry: Duration,
     /// How long `Retry-After` tells a refused client to wait (default 1 s).
     pub retry_after: Duration,
+    /// Answer `GET /health/live` and `GET /health/ready` (default true), before any Host,
+    /// Origin or path check: an orchestrator's probe names the pod's address.
+    pub health: bool,
+    /// On shutdown, how long readiness fails while connections are still accepted, so load
+    /// balancers stop sending new clients before the listener closes (default 0 s).
+    pub drain_delay: Duration,
 }
 
 impl Default for HttpOptions {
@@ -122,6 +128,8 @@ impl Default for HttpOptions {
             keep_alive: Some(Duration::from_secs(15)),
             sse_retry: Duration::from_secs(1),
             retry_after: Duration::from_secs(1),
+            health: true,
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -174,6 +182,8 @@ struct Shared {
     sessions: Sessions,
     /// Cancelled when shutdown begins: GET streams end.
     draining: CancellationToken,
+    /// Liveness and readiness.
+    health: crate::observe::Health,
     /// What stateless requests are served under: the server's setup without what needs a
     /// session (tasks, subscriptions, `listChanged`).
     stateless_setup: Arc<oxmcp_proto::session::ServerSetup>,
@@ -204,6 +214,7 @@ impl HttpService {
             opts,
             allow,
             draining: CancellationToken::new(),
+            health: crate::observe::Health::new(),
             sessionless: Default::default(),
         });
         let period =
@@ -237,9 +248,22 @@ impl HttpService {
         st
     }
 
-    /// Begins shutdown: GET streams end, 2026-07-28 listen streams end with their final
-    /// result; requests in flight go on.
+    /// The service's health: readiness starts false ([`serve`] sets it once its listener
+    /// accepts; a service mounted elsewhere calls [`Health::set_ready`](crate::observe::Health::set_ready)
+    /// itself) and fails from [`HttpService::drain`] on; dependencies add checks to it.
+    pub fn health(&self) -> crate::observe::Health {
+        self.shared.health.clone()
+    }
+
+    /// How long [`serve`] keeps accepting after readiness fails on shutdown.
+    pub(crate) fn drain_delay(&self) -> Duration {
+        self.shared.opts.drain_delay
+    }
+
+    /// Begins shutdown: readiness fails, GET streams end, 2026-07-28 listen streams end
+    /// with their final result; requests in flight go on.
     pub fn drain(&self) {
+        self.shared.health.set_draining();
         self.shared.draining.cancel();
         self.shared.server.end_listens();
     }
@@ -288,6 +312,11 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if shared.opts.health
+        && let Some(resp) = health_probe(&shared.health, &req)
+    {
+        return resp;
+    }
     if let Some(path) = &shared.opts.path
         && req.uri().path() != path
     {
@@ -318,6 +347,33 @@ where
         Method::DELETE => delete(&shared, &req),
         _ => method_not_allowed(&shared),
     }
+}
+
+/// `GET /health/live` and `GET /health/ready`, as JSON; `None` for any other request.
+fn health_probe<B>(
+    health: &crate::observe::Health,
+    req: &Request<B>,
+) -> Option<Response<HttpBody>> {
+    if *req.method() != Method::GET {
+        return None;
+    }
+    let (status, body) = match req.uri().path() {
+        "/health/live" => (StatusCode::OK, serde_json::json!({ "status": "live" })),
+        "/health/ready" => {
+            let r = health.readiness();
+            let status = if r.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, r.body)
+        }
+        _ => return None,
+    };
+    let mut resp = json_response(status, body.to_string());
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Some(resp)
 }
 
 fn header_str<'a>(headers: &'a http::HeaderMap, name: &HeaderName) -> Option<&'a str> {

@@ -1,6 +1,6 @@
 //! Runs an [`HttpService`] on bare hyper: the accept loop, TCP_NODELAY, and graceful
-//! shutdown (stop accepting, end GET streams, let requests in flight finish within the
-//! grace, then abort what is left).
+//! shutdown (readiness fails first, then, after the drain delay, stop accepting, end GET
+//! streams, let requests in flight finish within the grace, then abort what is left).
 
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let delay = service.drain_delay();
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Header bounds live in hyper: 64 KiB of buffered head, 100 headers, and 30 s to send
     // them (a client that trickles its headers is cut off).
@@ -30,6 +31,10 @@ pub async fn serve(
         .max_buf_size(64 * 1024)
         .max_headers(100);
     tokio::pin!(shutdown);
+    let health = service.health();
+    health.set_ready();
+    // Set when the shutdown signal came: the listener closes then.
+    let mut stop_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -54,7 +59,13 @@ pub async fn serve(
                     }
                 });
             }
-            () = &mut shutdown => break,
+            () = &mut shutdown, if stop_at.is_none() => {
+                // Readiness fails first; connections are still taken for the drain delay,
+                // so a load balancer stops sending new clients before the listener closes.
+                health.set_draining();
+                stop_at = Some(tokio::time::Instant::now() + delay);
+            }
+            () = crate::time::sleep_until(stop_at), if stop_at.is_some() => break,
         }
     }
     drop(listener);
