@@ -11,6 +11,7 @@ pub mod framing;
 pub mod jsonrpc;
 pub mod model;
 pub mod modern;
+pub mod needle;
 pub mod session;
 pub mod version;
 

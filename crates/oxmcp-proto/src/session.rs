@@ -11,10 +11,6 @@
 //! handler's late outcome is dropped and nothing is written for it.
 
 use std::collections::{HashMap, HashSet};
-
-/// A map keyed by request ids: hashed fast (the ids a client picks are bounded by the
-/// in-flight limit, and the hasher is seeded per process).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +23,10 @@ use crate::model::{
     ServerCapabilities,
 };
 use crate::version::ProtocolVersion;
+
+/// A map keyed by request ids: hashed fast (the ids a client picks are bounded by the
+/// in-flight limit, and the hasher is seeded per process).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The bounds of one session. Every field has a documented default ([`Default`]).
 #[derive(Debug, Clone)]
@@ -225,15 +225,8 @@ struct SetLevelParams {
     level: LoggingLevel,
 }
 
-/// Whether params may hold `_meta`: the name's bytes are there, or something is escaped
-/// (a name may be spelled with escapes). Most requests are decided without a parse.
-fn may_have_meta(params: &str) -> bool {
-    use memchr::memmem::Finder;
-    static META: std::sync::LazyLock<Finder<'static>> =
-        std::sync::LazyLock::new(|| Finder::new(b"_meta"));
-    let bytes = params.as_bytes();
-    memchr::memchr(b'\\', bytes).is_some() || META.find(bytes).is_some()
-}
+/// `_meta`, looked for before params are parsed for it.
+static META: crate::needle::Needle = crate::needle::Needle::new(b"_meta");
 
 #[derive(Deserialize)]
 struct MetaOnly {
@@ -679,7 +672,7 @@ impl Session {
                 // `_meta` is read here once; the handler gets it with the dispatch.
                 let meta = params
                     .as_deref()
-                    .filter(|p| may_have_meta(p.get()))
+                    .filter(|p| META.may_be_in_json(p.get().as_bytes()))
                     .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
                     .and_then(|m| m.meta);
                 let progress = meta.as_ref().and_then(ProgressToken::from_meta);
@@ -1182,18 +1175,4 @@ pub fn parse<T: for<'de> Deserialize<'de>>(params: Option<&RawValue>) -> Result<
         None => ErrorObject::invalid_params(format!("invalid params: {inner}")),
         Some(path) => ErrorObject::invalid_params(format!("invalid params at `{path}`: {inner}")),
     })
-}
-
-#[cfg(test)]
-mod meta_probe_tests {
-    use super::may_have_meta;
-
-    #[test]
-    fn the_quick_look_for_meta_does_not_miss_an_escaped_name() {
-        assert!(may_have_meta(r#"{"_meta":{"progressToken":1}}"#));
-        assert!(may_have_meta(r#"{"\u005fmeta":{"progressToken":1}}"#));
-        assert!(!may_have_meta(
-            r#"{"name":"echo","arguments":{"message":"hi"}}"#
-        ));
-    }
 }

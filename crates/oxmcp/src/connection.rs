@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use oxmcp_proto::ErrorObject;
@@ -502,19 +501,20 @@ impl Driver {
         self.start(run_request(self.conn.clone(), d), id).await;
     }
 
-    /// Runs `handler` for request `id`. It is polled once here first: a handler that is
-    /// done at once (most are) costs no task. One that waits moves to a task of its own,
-    /// abortable by the id; its next poll there registers that task's waker.
+    /// Runs `handler` for request `id`, in place first ([`crate::inline::poll_once`]); one
+    /// that waits moves to a task of its own, abortable by the id.
     async fn start(&mut self, handler: impl Future<Output = ()> + Send + 'static, id: RequestId) {
         use futures::FutureExt;
-        let mut handler = Box::pin(std::panic::AssertUnwindSafe(handler).catch_unwind());
-        let first = std::future::poll_fn(|cx| Poll::Ready(handler.as_mut().poll(cx))).await;
-        if let Poll::Ready(r) = first {
-            if r.is_err() {
-                tracing::error!("a request handler panicked");
+        let handler = Box::pin(std::panic::AssertUnwindSafe(handler).catch_unwind());
+        let handler = match crate::inline::poll_once(handler).await {
+            Ok(r) => {
+                if r.is_err() {
+                    tracing::error!("a request handler panicked");
+                }
+                return;
             }
-            return;
-        }
+            Err(waiting) => waiting,
+        };
         let ended = id.clone();
         let handle = self
             .handlers

@@ -35,7 +35,7 @@ impl Alarm {
     }
 
     /// Arms the alarm for `deadline`, or disarms it when there is none.
-    pub(crate) fn arm(&mut self, deadline: Option<tokio::time::Instant>) {
+    fn arm(&mut self, deadline: Option<tokio::time::Instant>) {
         match deadline {
             Some(d) => {
                 if !self.armed || self.sleep.deadline() != d {

@@ -136,18 +136,19 @@ pub fn validate_markings(schema: &Map<String, Value>) -> Result<Vec<(String, Str
 }
 
 /// What the 2026-07-28 ladder reads of a request's params, in one pass: `_meta` and the
-/// fields `Mcp-Name` may stand for (the arguments are skipped, not built).
+/// fields `Mcp-Name` may stand for (kept raw until the method says which one counts; the
+/// arguments are skipped, not built).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Target {
+struct Target<'a> {
     #[serde(rename = "_meta", default)]
     meta: Option<Value>,
-    #[serde(default)]
-    task_id: Option<Value>,
-    #[serde(default)]
-    name: Option<Value>,
-    #[serde(default)]
-    uri: Option<Value>,
+    #[serde(borrow, default)]
+    task_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    uri: Option<&'a RawValue>,
 }
 
 /// A request's `params._meta` (when an object) and the value `Mcp-Name` stands for in a
@@ -170,7 +171,9 @@ pub fn envelope_of(
         Some(Value::Object(m)) => Some(m),
         _ => None,
     };
-    (meta, name.and_then(|v| v.as_str().map(str::to_owned)))
+    // Only a string names anything.
+    let name = name.and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    (meta, name)
 }
 
 /// The value `Mcp-Name` stands for in a request of `method`, if the method has one.

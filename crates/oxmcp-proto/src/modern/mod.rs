@@ -27,6 +27,7 @@ pub mod state;
 
 use serde::Deserialize;
 
+use crate::needle::Needle;
 use crate::version::ProtocolVersion;
 
 /// `_meta` key: the request's protocol revision (required on every modern request).
@@ -105,9 +106,8 @@ struct MetaProbe {
 fn has_version_key(body: &[u8]) -> bool {
     // The key can only be there if its bytes are, or if the body escapes something (a key
     // may be spelled with escapes): most legacy traffic is decided without a parse.
-    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PROTOCOL_VERSION_KEY));
-    if memchr::memchr(b'\\', body).is_none() && KEY.find(body).is_none() {
+    static KEY: Needle = Needle::new(PROTOCOL_VERSION_KEY.as_bytes());
+    if !KEY.may_be_in_json(body) {
         return false;
     }
     serde_json::from_slice::<Probe>(body).is_ok_and(|p| {

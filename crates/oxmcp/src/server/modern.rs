@@ -352,21 +352,18 @@ fn finish(
 /// not even contain those names), gets `resultType` and the server's identity spliced in
 /// before its closing brace. `None`: the general path must shape it.
 fn stamp_plain(method: &str, raw: &RawValue, info: &str) -> Option<Box<RawValue>> {
-    use memchr::memmem::Finder;
-    use std::sync::LazyLock;
-    static NAMES: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
-        [
-            Finder::new(b"\"resultType\""),
-            Finder::new(b"\"_meta\""),
-            Finder::new(b"\"capabilities\""),
-        ]
-    });
+    use oxmcp_proto::needle::Needle;
+    static NAMES: [Needle; 3] = [
+        Needle::new(b"\"resultType\""),
+        Needle::new(b"\"_meta\""),
+        Needle::new(b"\"capabilities\""),
+    ];
     if shape::is_cacheable(method) || method == "tools/list" {
         return None;
     }
     let body = raw.get().trim();
     let bytes = body.as_bytes();
-    if NAMES.iter().any(|name| name.find(bytes).is_some()) {
+    if NAMES.iter().any(|name| name.is_in(bytes)) {
         return None;
     }
     let inner = body.strip_prefix('{')?.strip_suffix('}')?;

@@ -37,6 +37,7 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use oxmcp_proto::needle::Needle;
 use oxmcp_proto::session::{Action, Dispatch, Session};
 use oxmcp_proto::{ProtocolVersion, RequestId};
 use parking_lot::Mutex;
@@ -555,10 +556,9 @@ fn is_initialize(body: &[u8]) -> bool {
         #[serde(borrow)]
         method: Option<std::borrow::Cow<'a, str>>,
     }
-    static NAME: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"initialize"));
+    static NAME: Needle = Needle::new(b"initialize");
     // Without the name's bytes (or an escape) it is not one: no parse per request.
-    if memchr::memchr(b'\\', body).is_none() && NAME.find(body).is_none() {
+    if !NAME.may_be_in_json(body) {
         return false;
     }
     serde_json::from_slice::<Probe<'_>>(body)
@@ -861,17 +861,16 @@ fn spawn_handler(sess: &Arc<HttpSession>, d: Dispatch) {
     spawn_run(sess, id, Box::pin(run_handler(sess.clone(), d)));
 }
 
-/// Runs the handler of request `d`, polled once here first: a handler that is done at
-/// once (most are) costs no task; one that waits goes on on a task of its own (its next
-/// poll there registers that task's waker).
+/// Runs the handler of request `d`, in place first ([`crate::inline::poll_once`]); one
+/// that waits goes on on a task of its own.
 async fn start_handler(sess: &Arc<HttpSession>, d: Dispatch) {
     sess.count_handler(true);
     let id = d.id.clone();
-    let mut run = Box::pin(run_handler(sess.clone(), d));
-    if futures::poll!(run.as_mut()).is_ready() {
-        return;
+    let run: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+        Box::pin(run_handler(sess.clone(), d));
+    if let Err(waiting) = crate::inline::poll_once(run).await {
+        spawn_run(sess, id, waiting);
     }
-    spawn_run(sess, id, run);
 }
 
 /// Spawns a handler's run, abortable by its request id.

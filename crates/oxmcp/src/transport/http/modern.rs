@@ -36,9 +36,8 @@ pub(super) fn status_of(reply: &[u8]) -> StatusCode {
         HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
     };
     // Our own encoding: an error reply names "error"; most replies are results.
-    static ERROR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
-    if ERROR.find(reply).is_none() {
+    static ERROR: oxmcp_proto::needle::Needle = oxmcp_proto::needle::Needle::new(b"\"error\"");
+    if !ERROR.is_in(reply) {
         return StatusCode::OK;
     }
     match serde_json::from_slice::<Probe>(reply) {
