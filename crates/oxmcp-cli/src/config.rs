@@ -9,15 +9,16 @@
 //! the server and its HTTP transport.
 //!
 //! Durations are humantime strings (`"500ms"`, `"10s"`, `"10m"`, `"1h 30m"`); sizes are
-//! integers of bytes. [`KEYS`] lists every key with its kind, flag and meaning; it drives
+//! integers of bytes; rates are `"100/s"`, `"600/min"` or `"5000/h"`. [`KEYS`] lists every key with its kind, flag and meaning; it drives
 //! the environment variables, the did-you-mean suggestions and `oxmcp config default`.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use oxmcp::guard::{BreakerPolicy, Rate};
 use oxmcp::proto::modern::model::{CacheHint, CacheScope};
 use oxmcp::server::ServerOptions;
 use oxmcp::transport::http::HttpOptions;
@@ -145,6 +146,38 @@ pub struct HttpConfig {
     /// On shutdown, how long readiness fails before the listener closes.
     #[serde(with = "duration")]
     pub drain_delay: Duration,
+    /// Answer `GET /metrics` (OpenMetrics text), after the Host and Origin checks.
+    pub metrics: bool,
+    /// Connections at once.
+    pub max_connections: usize,
+    /// Connections one client address may hold (`None`: no limit beyond `max_connections`).
+    #[serde(with = "integer_or_off")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Sessions one client address may hold (`None`: no limit beyond `max_sessions`).
+    #[serde(with = "integer_or_off")]
+    pub max_sessions_per_ip: Option<usize>,
+    /// `initialize` requests one client address may send (`None`: no limit).
+    #[serde(with = "rate_or_off")]
+    pub initialize_rate_per_ip: Option<Rate>,
+    /// POSTs one client address may send (`None`: no limit).
+    #[serde(with = "rate_or_off")]
+    pub rate_per_ip: Option<Rate>,
+    /// POSTs one authenticated principal may send (`None`: no limit).
+    #[serde(with = "rate_or_off")]
+    pub rate_per_principal: Option<Rate>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    #[serde(with = "ip_list")]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// Headers one request may carry.
+    pub max_headers: usize,
+    /// How long a client may take to send a request's head.
+    #[serde(with = "duration")]
+    pub header_timeout: Duration,
+    /// How long a handler waits for an SSE reader a full replay buffer behind.
+    #[serde(with = "duration")]
+    pub slow_reader_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -166,11 +199,24 @@ impl Default for HttpConfig {
             retry_after: d.retry_after,
             health: d.health,
             drain_delay: d.drain_delay,
+            metrics: d.metrics,
+            max_connections: d.max_connections,
+            max_connections_per_ip: d.max_connections_per_ip,
+            max_sessions_per_ip: d.max_sessions_per_ip,
+            initialize_rate_per_ip: d.initialize_rate_per_ip,
+            rate_per_ip: d.rate_per_ip,
+            rate_per_principal: d.rate_per_principal,
+            trusted_proxies: d.trusted_proxies,
+            max_header_bytes: d.max_header_bytes,
+            max_headers: d.max_headers,
+            header_timeout: d.header_timeout,
+            slow_reader_timeout: d.slow_reader_timeout,
         }
     }
 }
 
-/// `[limits]`: [`ServerOptions`] and its `SessionLimits`.
+/// `[limits]`: [`ServerOptions`] and its `SessionLimits`: per-session bounds, and the
+/// server-wide guards (requests in flight, circuit breakers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -198,6 +244,17 @@ pub struct LimitsConfig {
     /// The wait suggested with an overload error.
     #[serde(with = "duration")]
     pub retry_after: Duration,
+    /// Requests handled at once, all sessions together.
+    pub max_in_flight_total: usize,
+    /// Requests one session may send (`None`: no limit).
+    #[serde(with = "rate_or_off")]
+    pub rate_per_session: Option<Rate>,
+    /// Consecutive failures that open a tool's circuit breaker (`None`: no breakers).
+    #[serde(with = "integer_or_off")]
+    pub breaker_failures: Option<u32>,
+    /// How long an open breaker fails fast before one call may try again.
+    #[serde(with = "duration")]
+    pub breaker_cool_down: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -214,6 +271,10 @@ impl Default for LimitsConfig {
             max_batch: o.limits.max_batch,
             max_subscriptions: o.limits.max_subscriptions,
             retry_after: o.limits.retry_after,
+            max_in_flight_total: o.max_in_flight_total,
+            rate_per_session: o.rate_per_session,
+            breaker_failures: o.breaker.map(|b| b.failures),
+            breaker_cool_down: o.breaker.unwrap_or_default().cool_down,
         }
     }
 }
@@ -330,6 +391,10 @@ pub enum Kind {
     Duration,
     /// A humantime duration, or `"off"`.
     DurationOrOff,
+    /// A whole number, or `"off"`.
+    IntegerOrOff,
+    /// A rate (`"100/s"`, `"600/min"`, `"5000/h"`), or `"off"`.
+    RateOrOff,
     /// A list of strings (comma-separated in the environment).
     List,
     /// A secret string: never printed (`oxmcp config check` shows `"<redacted>"`).
@@ -405,8 +470,28 @@ pub const KEYS: &[Key] = &[
         "Origins allowed besides the request's own (\"https://app.example\", or \"*\" for any); others get 403. Requests without Origin always pass."),
     key("http", "max_body", Kind::Integer, None,
         "The largest request body, in bytes (at least 1024); a larger one gets 413."),
+    key("http", "max_header_bytes", Kind::Integer, None,
+        "The largest request head (request line and headers), in bytes (at least 8192); a larger one gets 431."),
+    key("http", "max_headers", Kind::Integer, None,
+        "Headers one request may carry (at least 1); more get 431."),
+    key("http", "header_timeout", Kind::Duration, None,
+        "How long a client may take to send a request's head (at least 1s); one that trickles its headers slower is cut off."),
+    key("http", "max_connections", Kind::Integer, None,
+        "Connections at once, all clients together (at least 1); one more is answered 503 with Retry-After and closed."),
+    key("http", "max_connections_per_ip", Kind::IntegerOrOff, None,
+        "Connections one client address may hold (at least 1; \"off\": no limit beyond max_connections); one more is answered 429 with Retry-After and closed."),
     key("http", "max_sessions", Kind::Integer, None,
         "Sessions at once; one more `initialize` gets 503 with Retry-After."),
+    key("http", "max_sessions_per_ip", Kind::IntegerOrOff, None,
+        "Sessions one client address may hold (at least 1; \"off\": no limit beyond max_sessions); one more `initialize` gets 429 with Retry-After."),
+    key("http", "initialize_rate_per_ip", Kind::RateOrOff, None,
+        "`initialize` requests one client address may send (\"100/s\", \"600/min\", \"5000/h\", in bursts of up to the count; \"off\": no limit); one more gets 429 with Retry-After."),
+    key("http", "rate_per_ip", Kind::RateOrOff, None,
+        "POSTs one client address may send (\"100/s\", \"600/min\", \"5000/h\", in bursts of up to the count; \"off\": no limit); one more gets 429 with Retry-After."),
+    key("http", "rate_per_principal", Kind::RateOrOff, None,
+        "POSTs one authenticated principal (set by an authentication layer in front) may send (\"off\": no limit); one more gets 429 with Retry-After."),
+    key("http", "trusted_proxies", Kind::List, None,
+        "IP addresses of the proxies in front whose X-Forwarded-For names the client, for the per-address limits (\"10.0.0.1\", \"fd00::1\"). Empty: the peer is the client."),
     key("http", "session_ttl", Kind::Duration, None,
         "A session with no request, stream or running handler for this long ends (at least 1s)."),
     key("http", "stateless", Kind::Bool, Some("--stateless"),
@@ -419,14 +504,18 @@ pub const KEYS: &[Key] = &[
         "Events kept per SSE stream for Last-Event-ID resumption (at least 1)."),
     key("http", "resumable_streams", Kind::Integer, None,
         "Finished streams kept per session for a client that has not read their end (0: none)."),
+    key("http", "slow_reader_timeout", Kind::Duration, None,
+        "How long a handler waits for an SSE reader that lags a full replay buffer behind (at least 100ms); then that reader's connection is closed and the stream goes on in the replay buffer, for Last-Event-ID."),
     key("http", "keep_alive", Kind::DurationOrOff, None,
         "A comment line on idle SSE streams this often (at least 1s; \"off\" or \"0s\": never)."),
     key("http", "sse_retry", Kind::Duration, None,
         "The reconnection delay (SSE `retry`) announced to clients on 2025-11-25 sessions."),
     key("http", "retry_after", Kind::Duration, None,
-        "The Retry-After sent with 503 when the server is at max_sessions."),
+        "The Retry-After sent when the server is at max_sessions or max_connections, or an address at its max_sessions_per_ip or max_connections_per_ip (a rate limit sends the wait until a request would pass)."),
     key("http", "health", Kind::Bool, None,
         "Answer GET /health/live (200 while the process serves) and GET /health/ready (200 when it should get traffic; 503 while starting, draining or a dependency is down, with a JSON body saying why), before any Host or path check."),
+    key("http", "metrics", Kind::Bool, None,
+        "Answer GET /metrics with the server's metrics (OpenMetrics text), after the Host and Origin checks; when false, it gets 404."),
     key("http", "drain_delay", Kind::Duration, None,
         "On SIGTERM or Ctrl-C, how long /health/ready answers 503 while new connections are still accepted, so a load balancer stops sending clients before the listener closes; then the shutdown_grace drain begins."),
     key("limits", "max_line", Kind::Integer, Some("--max-line-bytes"),
@@ -437,6 +526,10 @@ pub const KEYS: &[Key] = &[
         "Items per page of every */list result."),
     key("limits", "max_in_flight", Kind::Integer, None,
         "Requests handled at once per session; one more gets -31429 with data.retryAfterMs."),
+    key("limits", "max_in_flight_total", Kind::Integer, None,
+        "Requests handled at once, all sessions together (at least 1); one more is shed: over HTTP 503 with Retry-After, over stdio -31429 with data.retryAfterMs and data.limit."),
+    key("limits", "rate_per_session", Kind::RateOrOff, None,
+        "Requests one session may send (\"100/s\", \"600/min\", \"5000/h\", in bursts of up to the count; \"off\": no limit); one more gets -31429 with data.retryAfterMs (over HTTP 429 with Retry-After)."),
     key("limits", "max_pending_outgoing", Kind::Integer, None,
         "Server-to-client requests (sampling, elicitation, roots) awaiting an answer per session; one more fails the handler's call."),
     key("limits", "request_timeout", Kind::DurationOrOff, None,
@@ -448,7 +541,11 @@ pub const KEYS: &[Key] = &[
     key("limits", "max_subscriptions", Kind::Integer, None,
         "Resource subscriptions per session; one more gets -31429."),
     key("limits", "retry_after", Kind::Duration, None,
-        "The wait suggested (data.retryAfterMs) with an overload error."),
+        "The wait suggested (data.retryAfterMs) with an overload error, and the Retry-After of a request shed at max_in_flight_total."),
+    key("limits", "breaker_failures", Kind::IntegerOrOff, None,
+        "Consecutive failures (an error, a panic or a timeout) of one tool that open its circuit breaker (at least 1; \"off\": no breakers); while it is open, a call answers isError: true naming the breaker."),
+    key("limits", "breaker_cool_down", Kind::Duration, None,
+        "How long an open breaker fails calls fast before one call may try again; that call's outcome closes the breaker or opens it again."),
     key("tasks", "max_tasks", Kind::Integer, None,
         "Tasks one session holds at once, finished ones included until they expire; one more gets -31429."),
     key("tasks", "default_ttl", Kind::Duration, None,
@@ -725,6 +822,45 @@ impl Config {
                 ),
             ));
         }
+        at_least(&mut p, "http.max_connections", h.max_connections, 1, "");
+        at_least_or_off(
+            &mut p,
+            "http.max_connections_per_ip",
+            h.max_connections_per_ip,
+        );
+        at_least_or_off(&mut p, "http.max_sessions_per_ip", h.max_sessions_per_ip);
+        at_least(
+            &mut p,
+            "http.max_header_bytes",
+            h.max_header_bytes,
+            8192,
+            " bytes",
+        );
+        at_least(&mut p, "http.max_headers", h.max_headers, 1, "");
+        if h.header_timeout < Duration::from_secs(1) {
+            p.push((
+                "http.header_timeout",
+                format!(
+                    "must be at least 1s, got {}",
+                    fmt_duration(h.header_timeout)
+                ),
+            ));
+        }
+        if h.slow_reader_timeout < Duration::from_millis(100) {
+            p.push((
+                "http.slow_reader_timeout",
+                format!(
+                    "must be at least 100ms, got {}",
+                    fmt_duration(h.slow_reader_timeout)
+                ),
+            ));
+        }
+        if h.metrics && s.path == "/metrics" {
+            p.push((
+                "server.path",
+                "\"/metrics\" is where http.metrics answers: choose another path, e.g. \"/mcp\", or set http.metrics = false".into(),
+            ));
+        }
         let l = &self.limits;
         at_least(&mut p, "limits.max_line", l.max_line, 1024, " bytes");
         at_least(&mut p, "limits.outbound_queue", l.outbound_queue, 1, "");
@@ -749,6 +885,24 @@ impl Config {
             p.push((
                 "limits.outgoing_timeout",
                 "must be more than 0s, e.g. \"60s\"".into(),
+            ));
+        }
+        at_least(
+            &mut p,
+            "limits.max_in_flight_total",
+            l.max_in_flight_total,
+            1,
+            "",
+        );
+        at_least_or_off(
+            &mut p,
+            "limits.breaker_failures",
+            l.breaker_failures.map(|n| n as usize),
+        );
+        if l.breaker_cool_down.is_zero() {
+            p.push((
+                "limits.breaker_cool_down",
+                "must be more than 0s, e.g. \"30s\"".into(),
             ));
         }
         let t = &self.tasks;
@@ -841,6 +995,11 @@ impl Config {
         server.limits.max_batch = l.max_batch;
         server.limits.max_subscriptions = l.max_subscriptions;
         server.limits.retry_after = l.retry_after;
+        server.max_in_flight_total = l.max_in_flight_total;
+        server.rate_per_session = l.rate_per_session;
+        server.breaker = l
+            .breaker_failures
+            .map(|n| BreakerPolicy::new(n, l.breaker_cool_down));
         server.tasks.max_tasks = t.max_tasks;
         server.tasks.default_ttl = t.default_ttl;
         server.tasks.max_ttl = t.max_ttl;
@@ -886,6 +1045,18 @@ impl Config {
         http.retry_after = h.retry_after;
         http.health = h.health;
         http.drain_delay = h.drain_delay;
+        http.metrics = h.metrics;
+        http.max_connections = h.max_connections;
+        http.max_connections_per_ip = h.max_connections_per_ip;
+        http.max_sessions_per_ip = h.max_sessions_per_ip;
+        http.initialize_rate_per_ip = h.initialize_rate_per_ip;
+        http.rate_per_ip = h.rate_per_ip;
+        http.rate_per_principal = h.rate_per_principal;
+        http.trusted_proxies = h.trusted_proxies.clone();
+        http.max_header_bytes = h.max_header_bytes;
+        http.max_headers = h.max_headers;
+        http.header_timeout = h.header_timeout;
+        http.slow_reader_timeout = h.slow_reader_timeout;
         (server, http)
     }
 
@@ -1003,6 +1174,16 @@ fn at_least(
 ) {
     if value < min {
         p.push((key, format!("must be at least {min}{unit}, got {value}")));
+    }
+}
+
+/// A limit of [`Kind::IntegerOrOff`]: at least 1 when set.
+fn at_least_or_off(p: &mut Vec<(&'static str, String)>, key: &'static str, value: Option<usize>) {
+    if value == Some(0) {
+        p.push((
+            key,
+            "must be at least 1, or \"off\" for no limit, got 0".into(),
+        ));
     }
 }
 
@@ -1226,6 +1407,13 @@ fn env_value(kind: Kind, raw: &str) -> Result<toml::Value, String> {
             .parse::<i64>()
             .map(toml::Value::Integer)
             .map_err(|_| format!("{raw:?} is not a whole number")),
+        Kind::IntegerOrOff if v.eq_ignore_ascii_case("off") => {
+            Ok(toml::Value::String("off".into()))
+        }
+        Kind::IntegerOrOff => v
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("{raw:?} is not a whole number or \"off\"")),
         Kind::Bool => match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
             "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
@@ -1238,7 +1426,7 @@ fn env_value(kind: Kind, raw: &str) -> Result<toml::Value, String> {
                 .map(|s| toml::Value::String(s.to_owned()))
                 .collect(),
         )),
-        Kind::Text | Kind::Secret | Kind::Duration | Kind::DurationOrOff => {
+        Kind::Text | Kind::Secret | Kind::Duration | Kind::DurationOrOff | Kind::RateOrOff => {
             Ok(toml::Value::String(v.to_owned()))
         }
     }
@@ -1440,6 +1628,138 @@ mod duration_or_off {
     }
 }
 
+/// Whole numbers, or `"off"` for none.
+mod integer_or_off {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S, T>(n: &Option<T>, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        T: Copy + TryInto<u64>,
+    {
+        match n.map(TryInto::try_into) {
+            Some(Ok(n)) => s.serialize_u64(n),
+            Some(Err(_)) => Err(serde::ser::Error::custom(
+                "the number does not fit in 64 bits",
+            )),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        d.deserialize_any(Visitor(PhantomData))
+    }
+
+    struct Visitor<T>(PhantomData<T>);
+
+    impl<T: TryFrom<u64>> de::Visitor<'_> for Visitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number, or \"off\"")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<T>, E> {
+            T::try_from(v).map(Some).map_err(|_| {
+                E::custom(format!(
+                    "{v} is too large: write a smaller number, or \"off\""
+                ))
+            })
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<T>, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::custom(format!(
+                    "{v} is negative: write a whole number of at least 1, or \"off\" for no limit"
+                ))),
+            }
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<T>, E> {
+            if v.trim().eq_ignore_ascii_case("off") {
+                Ok(None)
+            } else {
+                Err(E::custom(format!(
+                    "{v:?} is not a whole number or \"off\": write e.g. 10, or \"off\" for no limit"
+                )))
+            }
+        }
+    }
+}
+
+/// Rates as `"N/s"`, `"N/min"` or `"N/h"` strings, or `"off"` for none.
+mod rate_or_off {
+    use std::fmt;
+
+    use oxmcp::guard::Rate;
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(r: &Option<Rate>, s: S) -> Result<S::Ok, S::Error> {
+        match r {
+            Some(r) => s.collect_str(r),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Rate>, D::Error> {
+        d.deserialize_str(Visitor)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Option<Rate>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a rate such as \"100/s\" or \"600/min\", or \"off\"")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Rate>, E> {
+            if v.trim().eq_ignore_ascii_case("off") {
+                return Ok(None);
+            }
+            Rate::parse(v).map(Some).map_err(|_| {
+                E::custom(format!(
+                    "{v:?} is not a rate: write a count of at least 1 per second, minute or hour, e.g. \"100/s\", \"600/min\" or \"5000/h\", or \"off\" for no limit"
+                ))
+            })
+        }
+    }
+}
+
+/// IP addresses as strings (`"10.0.0.1"`, `"fd00::1"`).
+mod ip_list {
+    use std::net::IpAddr;
+
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(ips: &[IpAddr], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ips.iter().map(IpAddr::to_string))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| {
+                t.trim().parse().map_err(|_| {
+                    de::Error::custom(format!(
+                        "{t:?} is not an IP address: write one address per entry, e.g. \"10.0.0.1\" or \"fd00::1\" (no port, no network)"
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
 /// Socket addresses as `ADDR:PORT` strings.
 mod addr {
     use std::fmt;
@@ -1498,6 +1818,16 @@ mod tests {
         assert_eq!(h.max_body, dh.max_body);
         assert_eq!(h.keep_alive, dh.keep_alive);
         assert_eq!(h.path, dh.path);
+        assert_eq!(s.max_in_flight_total, ds.max_in_flight_total);
+        assert_eq!(s.rate_per_session, ds.rate_per_session);
+        assert_eq!(s.breaker, ds.breaker);
+        assert_eq!(h.metrics, dh.metrics);
+        assert_eq!(h.max_connections, dh.max_connections);
+        assert_eq!(h.max_sessions_per_ip, dh.max_sessions_per_ip);
+        assert_eq!(h.rate_per_ip, dh.rate_per_ip);
+        assert_eq!(h.trusted_proxies, dh.trusted_proxies);
+        assert_eq!(h.max_header_bytes, dh.max_header_bytes);
+        assert_eq!(h.slow_reader_timeout, dh.slow_reader_timeout);
         // 127.0.0.1 is loopback: the Host allow list is the loopback names.
         assert_eq!(h.allowed_hosts, dh.loopback().allowed_hosts);
         Config::default().validate().unwrap();
@@ -1592,6 +1922,33 @@ mod tests {
         assert_eq!(l.config.http.keep_alive, None);
         assert_eq!(l.config.limits.request_timeout, None);
         assert!(l.to_toml().contains("request_timeout = \"off\""));
+        // Integer and rate limits: "off" in the file and the environment, printed back.
+        let l = load(
+            "[http]\nmax_sessions_per_ip = 4\nrate_per_ip = \"60/m\"\n[limits]\nbreaker_failures = \"off\"\n",
+            &[
+                ("OXMCP_HTTP_MAX_CONNECTIONS_PER_IP", "off"),
+                ("OXMCP_LIMITS_RATE_PER_SESSION", "OFF"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(l.config.http.max_sessions_per_ip, Some(4));
+        assert_eq!(l.config.http.max_connections_per_ip, None);
+        assert_eq!(l.config.limits.breaker_failures, None);
+        assert_eq!(l.config.limits.rate_per_session, None);
+        let printed = l.to_toml();
+        assert!(
+            printed.contains("\nmax_sessions_per_ip = 4  # set in"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("\nrate_per_ip = \"60/min\"  # set in"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("\nbreaker_failures = \"off\"  # set in"),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -552,3 +552,255 @@ fn bad_modern_values_are_named_without_quoting_a_key() {
         assert!(!err.contains(&secret), "{text:?}: the key is quoted: {err}");
     }
 }
+
+#[test]
+fn the_guard_keys_reach_the_runtime_options() {
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use oxmcp::guard::{BreakerPolicy, Rate};
+
+    let dir = scratch("guards");
+    let path = dir.join("guards.toml");
+    std::fs::write(
+        &path,
+        "[http]\nrate_per_ip = \"100/s\"\nmax_sessions_per_ip = 3\n\
+         initialize_rate_per_ip = \"10/min\"\nrate_per_principal = \"5000/h\"\n\
+         max_connections = 500\nmax_connections_per_ip = 20\nmetrics = false\n\
+         trusted_proxies = [\"10.0.0.1\", \"fd00::1\"]\nmax_header_bytes = 16384\n\
+         max_headers = 50\nheader_timeout = \"5s\"\nslow_reader_timeout = \"250ms\"\n\n\
+         [limits]\nbreaker_failures = \"off\"\nmax_in_flight_total = 200\n\
+         rate_per_session = \"600/min\"\n",
+    )
+    .unwrap();
+    let loaded = Config::load(Some(&path), &[], &[]).unwrap();
+    let (server, http) = loaded.config.runtime_options();
+    assert_eq!(
+        http.rate_per_ip,
+        Some(Rate::new(100, Duration::from_secs(1)))
+    );
+    assert_eq!(http.max_sessions_per_ip, Some(3));
+    assert_eq!(
+        http.initialize_rate_per_ip,
+        Some(Rate::new(10, Duration::from_secs(60)))
+    );
+    assert_eq!(
+        http.rate_per_principal,
+        Some(Rate::new(5000, Duration::from_secs(3600)))
+    );
+    assert_eq!(http.max_connections, 500);
+    assert_eq!(http.max_connections_per_ip, Some(20));
+    assert!(!http.metrics);
+    assert_eq!(
+        http.trusted_proxies,
+        vec![
+            "10.0.0.1".parse::<IpAddr>().unwrap(),
+            "fd00::1".parse::<IpAddr>().unwrap()
+        ]
+    );
+    assert_eq!(http.max_header_bytes, 16384);
+    assert_eq!(http.max_headers, 50);
+    assert_eq!(http.header_timeout, Duration::from_secs(5));
+    assert_eq!(http.slow_reader_timeout, Duration::from_millis(250));
+    assert_eq!(server.breaker, None);
+    assert_eq!(server.max_in_flight_total, 200);
+    assert_eq!(
+        server.rate_per_session,
+        Some(Rate::new(600, Duration::from_secs(60)))
+    );
+
+    // Printed back, the file means the same (allowed_hosts is printed as in force).
+    let mut again = Config::from_toml_str(&loaded.to_toml(), "the output").unwrap();
+    assert_eq!(again.runtime_options().1.allowed_hosts, http.allowed_hosts);
+    again.http.allowed_hosts = None;
+    assert_eq!(again, loaded.config);
+
+    // By default the breakers are on (5 failures, 30 s); both keys shape the policy.
+    let (server, http) = Config::default().runtime_options();
+    assert_eq!(server.breaker, Some(BreakerPolicy::default()));
+    assert_eq!(http.max_sessions_per_ip, None);
+    assert_eq!(http.rate_per_ip, None);
+    let c = Config::from_toml_str(
+        "[limits]\nbreaker_failures = 3\nbreaker_cool_down = \"1m\"\n",
+        "f.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.runtime_options().0.breaker,
+        Some(BreakerPolicy::new(3, Duration::from_secs(60)))
+    );
+}
+
+#[test]
+fn integer_and_rate_limits_come_from_the_environment() {
+    use std::time::Duration;
+
+    use oxmcp::guard::Rate;
+
+    let env: Vec<(String, String)> = [
+        ("OXMCP_HTTP_MAX_SESSIONS_PER_IP", "3"),
+        ("OXMCP_HTTP_MAX_CONNECTIONS_PER_IP", "off"),
+        ("OXMCP_HTTP_RATE_PER_IP", "50/s"),
+        ("OXMCP_HTTP_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2"),
+        ("OXMCP_LIMITS_RATE_PER_SESSION", "off"),
+        ("OXMCP_LIMITS_BREAKER_FAILURES", "7"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    // The environment overrides the file, "off" included.
+    let dir = scratch("guards-env");
+    let path = dir.join("oxmcp.toml");
+    std::fs::write(
+        &path,
+        "[http]\nmax_connections_per_ip = 8\n[limits]\nrate_per_session = \"10/s\"\n",
+    )
+    .unwrap();
+    let loaded = Config::load(Some(&path), &env, &[]).unwrap();
+    let (server, http) = loaded.config.runtime_options();
+    assert_eq!(http.max_sessions_per_ip, Some(3));
+    assert_eq!(http.max_connections_per_ip, None);
+    assert_eq!(
+        http.rate_per_ip,
+        Some(Rate::new(50, Duration::from_secs(1)))
+    );
+    assert_eq!(http.trusted_proxies.len(), 2);
+    assert_eq!(server.rate_per_session, None);
+    assert_eq!(server.breaker.map(|b| b.failures), Some(7));
+
+    // `config check` prints them with where they came from, and as a valid file.
+    let out = oxmcp(
+        &["config", "check"],
+        &[
+            ("OXMCP_HTTP_MAX_SESSIONS_PER_IP", "3"),
+            ("OXMCP_LIMITS_RATE_PER_SESSION", "off"),
+            ("OXMCP_HTTP_RATE_PER_PRINCIPAL", "600/min"),
+        ],
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\nmax_sessions_per_ip = 3  # set by OXMCP_HTTP_MAX_SESSIONS_PER_IP\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nrate_per_session = \"off\"  # set by OXMCP_LIMITS_RATE_PER_SESSION\n"),
+        "{stdout}"
+    );
+    let t: toml::Table = stdout.parse().unwrap();
+    assert_eq!(get(&t, "http.rate_per_principal").as_str(), Some("600/min"));
+    assert_eq!(get(&t, "http.max_connections_per_ip").as_str(), Some("off"));
+    assert_eq!(get(&t, "limits.breaker_failures").as_integer(), Some(5));
+    assert_eq!(get(&t, "limits.breaker_cool_down").as_str(), Some("30s"));
+}
+
+#[test]
+fn bad_guard_values_are_named_with_the_fix() {
+    let dir = scratch("guards-bad");
+    let file = dir.join("oxmcp.toml");
+    let cases: &[(&str, &str)] = &[
+        (
+            "[http]\nrate_per_ip = \"fast\"\n",
+            "http.rate_per_ip: \"fast\" is not a rate: write a count of at least 1 per second, minute or hour, e.g. \"100/s\", \"600/min\" or \"5000/h\", or \"off\" for no limit",
+        ),
+        (
+            "[limits]\nrate_per_session = \"0/s\"\n",
+            "limits.rate_per_session: \"0/s\" is not a rate",
+        ),
+        (
+            "[http]\ninitialize_rate_per_ip = \"5/day\"\n",
+            "http.initialize_rate_per_ip: \"5/day\" is not a rate",
+        ),
+        (
+            "[http]\nrate_per_principal = 100\n",
+            "http.rate_per_principal: invalid type: integer `100`, expected a rate such as \"100/s\"",
+        ),
+        (
+            "[http]\ntrusted_proxies = [\"10.0.0.1\", \"proxy.internal\"]\n",
+            "http.trusted_proxies: \"proxy.internal\" is not an IP address",
+        ),
+        (
+            "[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            "http.trusted_proxies: \"10.0.0.0/8\" is not an IP address",
+        ),
+        (
+            "[http]\nmax_sessions_per_ip = 0\n",
+            "http.max_sessions_per_ip: must be at least 1, or \"off\" for no limit, got 0",
+        ),
+        (
+            "[http]\nmax_connections_per_ip = \"many\"\n",
+            "http.max_connections_per_ip: \"many\" is not a whole number or \"off\"",
+        ),
+        (
+            "[limits]\nbreaker_failures = -1\n",
+            "limits.breaker_failures: -1 is negative",
+        ),
+        (
+            "[http]\nmax_connections = 0\n",
+            "http.max_connections: must be at least 1, got 0",
+        ),
+        (
+            "[http]\nmax_header_bytes = 1024\n",
+            "http.max_header_bytes: must be at least 8192 bytes, got 1024",
+        ),
+        (
+            "[http]\nheader_timeout = \"500ms\"\n",
+            "http.header_timeout: must be at least 1s, got 500ms",
+        ),
+        (
+            "[http]\nslow_reader_timeout = \"10ms\"\n",
+            "http.slow_reader_timeout: must be at least 100ms, got 10ms",
+        ),
+        (
+            "[limits]\nmax_in_flight_total = 0\n",
+            "limits.max_in_flight_total: must be at least 1, got 0",
+        ),
+        (
+            "[limits]\nbreaker_cool_down = \"0s\"\n",
+            "limits.breaker_cool_down: must be more than 0s",
+        ),
+        (
+            "[server]\npath = \"/metrics\"\n",
+            "server.path: \"/metrics\" is where http.metrics answers",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&file, text).unwrap();
+        let err = check_fails(&["--config", file.to_str().unwrap()], &[]);
+        assert!(err.contains(want), "{text:?}: want {want:?}, got {err}");
+    }
+    // With metrics off, /metrics is a path like any other.
+    std::fs::write(
+        &file,
+        "[server]\npath = \"/metrics\"\n[http]\nmetrics = false\n",
+    )
+    .unwrap();
+    check_ok(&["--config", file.to_str().unwrap()], &[]);
+
+    // From the environment: the message names the variable.
+    let env_cases: &[(&str, &str, &str)] = &[
+        (
+            "OXMCP_LIMITS_RATE_PER_SESSION",
+            "lots",
+            "limits.rate_per_session: \"lots\" is not a rate",
+        ),
+        (
+            "OXMCP_HTTP_MAX_SESSIONS_PER_IP",
+            "three",
+            "http.max_sessions_per_ip: \"three\" is not a whole number or \"off\" (set by OXMCP_HTTP_MAX_SESSIONS_PER_IP)",
+        ),
+        (
+            "OXMCP_HTTP_TRUSTED_PROXIES",
+            "10.0.0.1,10.0.0.2:8080",
+            "http.trusted_proxies: \"10.0.0.2:8080\" is not an IP address",
+        ),
+    ];
+    for (var, value, want) in env_cases {
+        let err = check_fails(&[], &[(var, value)]);
+        assert!(
+            err.contains(want),
+            "{var}={value}: want {want:?}, got {err}"
+        );
+        assert!(err.contains(&format!("(set by {var})")), "{err}");
+    }
+}

@@ -129,6 +129,16 @@ impl ErrorObject {
         Self::new(OVERLOADED, message)
             .with_data(serde_json::json!({ "retryAfterMs": retry_after_ms }))
     }
+    /// Adds `data.limit`: the configuration key of the bound that refused (overload errors).
+    pub fn with_limit(mut self, key: &str) -> Self {
+        match &mut self.data {
+            Some(serde_json::Value::Object(map)) => {
+                map.insert("limit".into(), key.into());
+            }
+            _ => self.data = Some(serde_json::json!({ "limit": key })),
+        }
+        self
+    }
 }
 
 impl std::fmt::Display for ErrorObject {

@@ -314,9 +314,16 @@ pub struct Session {
     sessionless: bool,
     /// Serving one 2026-07-28 request: capabilities and log level come from its `_meta`.
     modern: bool,
+    /// Requests refused at `max_in_flight` since [`Session::take_refused`] last looked.
+    refused: u32,
 }
 
 impl Session {
+    /// How many requests were refused at `max_in_flight` since the last call (for metrics).
+    pub fn take_refused(&mut self) -> u32 {
+        std::mem::take(&mut self.refused)
+    }
+
     /// A new session awaiting `initialize`.
     pub fn new(
         setup: std::sync::Arc<ServerSetup>,
@@ -338,6 +345,7 @@ impl Session {
             next_batch: 0,
             sessionless: false,
             modern: false,
+            refused: 0,
         }
     }
 
@@ -660,13 +668,15 @@ impl Session {
                     return self.reply(batch, err(e), out);
                 }
                 if self.in_flight.len() >= self.limits.max_in_flight {
+                    self.refused = self.refused.saturating_add(1);
                     let e = ErrorObject::overloaded(
                         format!(
-                            "too many requests in flight: the limit is {} per session",
+                            "too many requests in flight: the limit is {} per session (max_in_flight)",
                             self.limits.max_in_flight
                         ),
                         self.limits.retry_after.as_millis() as u64,
-                    );
+                    )
+                    .with_limit("max_in_flight");
                     return self.reply(batch, err(e), out);
                 }
                 // `_meta` is read here once; the handler gets it with the dispatch.
@@ -846,7 +856,6 @@ impl Session {
                 "the request exceeded its deadline of {} ms (request_timeout)",
                 limit.as_millis()
             );
-            out.push(Action::Abort(id.clone()));
             let bytes = if f.method == "tools/call" {
                 jsonrpc::encode_result(
                     &id,
@@ -855,7 +864,10 @@ impl Session {
             } else {
                 jsonrpc::encode_error(Some(&id), &ErrorObject::internal(text))
             };
+            // The answer first: a transport that ends the request's stream on `Abort`
+            // must have it by then.
             self.respond(f.batch, &id, bytes, out);
+            out.push(Action::Abort(id.clone()));
         }
         let expired: Vec<i64> = self
             .outgoing

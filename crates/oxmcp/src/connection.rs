@@ -39,7 +39,7 @@ type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 
 /// The state one session shares between its driver, its handlers and its tasks.
 pub(crate) struct Connection {
-    server: Server,
+    pub(crate) server: Server,
     pub(crate) session: Mutex<Session>,
     out: Outlet,
     pub(crate) waiters: Mutex<HashMap<i64, Waiter>>,
@@ -48,6 +48,11 @@ pub(crate) struct Connection {
     pub(crate) tasks: TaskStore,
     /// Handler tasks spawned and not yet reaped (kept by the driver).
     handler_tasks: std::sync::atomic::AtomicUsize,
+    /// The session's rate limit (`limits.rate_per_session`), shared with the throwaway
+    /// sessions of 2026-07-28 requests on the same line transport.
+    pub(crate) rate: Option<Arc<crate::guard::rate::Limit>>,
+    /// The HTTP session's id, for log spans (`None`: stdio, or no session).
+    pub(crate) session_id: Option<Arc<str>>,
 }
 
 impl Connection {
@@ -106,7 +111,29 @@ impl Connection {
             timer: Notify::new(),
             tasks,
             handler_tasks: std::sync::atomic::AtomicUsize::new(0),
+            rate: None,
+            session_id: None,
         }
+    }
+
+    /// This connection, named `id` in logs.
+    pub(crate) fn with_session_id(mut self, id: Option<Arc<str>>) -> Self {
+        self.session_id = id;
+        self
+    }
+
+    /// This connection, limited to `rate`.
+    pub(crate) fn with_rate(mut self, rate: Option<Arc<crate::guard::rate::Limit>>) -> Self {
+        self.rate = rate;
+        self
+    }
+
+    /// The server's own session rate limiter, when it has one.
+    pub(crate) fn session_rate(server: &Server) -> Option<Arc<crate::guard::rate::Limit>> {
+        server
+            .options()
+            .rate_per_session
+            .map(|r| Arc::new(crate::guard::rate::Limit::new(r)))
     }
 
     /// Queues a message related to request `related` (`None`: to no request), waiting
@@ -255,11 +282,14 @@ where
     let (tx, rx) = mpsc::channel(opts.outbound_queue.max(1));
     let (stop_writer, stop_rx) = oneshot::channel();
     let writer_task = tokio::spawn(crate::outbox::write_lines(writer, rx, stop_rx));
-    let conn = Arc::new(Connection::new(
-        server.clone(),
-        Session::new(server.setup(), server.session_limits()),
-        Outlet::Lines(tx),
-    ));
+    let conn = Arc::new(
+        Connection::new(
+            server.clone(),
+            Session::new(server.setup(), server.session_limits()),
+            Outlet::Lines(tx),
+        )
+        .with_rate(Connection::session_rate(&server)),
+    );
     server.register(&conn);
     let mut driver = Driver {
         conn: conn.clone(),
@@ -310,6 +340,7 @@ where
             () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
+                count_timeouts(&conn, &actions);
                 driver.run(actions).await;
             }
             () = conn.timer.notified() => {}
@@ -356,6 +387,11 @@ impl Driver {
                 Frame::Line(line) => session.handle_frame(now(), &line, &mut actions),
                 Frame::Oversize { len } => session.oversize(len, limit, &mut actions),
             }
+            let refused = session.take_refused();
+            self.conn
+                .server
+                .metrics()
+                .reject_n(crate::observe::metrics::Reject::InFlight, refused);
         }
         self.run(actions).await;
     }
@@ -429,7 +465,10 @@ impl Driver {
         };
         let mut session = Session::new(setup, server.session_limits());
         session.assume_modern(m);
-        let conn = Arc::new(Connection::new(server, session, Outlet::Lines(tx.clone())));
+        let conn = Arc::new(
+            Connection::new(server, session, Outlet::Lines(tx.clone()))
+                .with_rate(self.conn.rate.clone()),
+        );
         let mut actions = Vec::new();
         conn.session.lock().handle_frame(now(), line, &mut actions);
         for a in actions {
@@ -547,6 +586,18 @@ impl Driver {
     }
 }
 
+/// Counts the requests a deadline of the core aborted (`limits.request_timeout`).
+pub(crate) fn count_timeouts(conn: &Connection, actions: &[Action]) {
+    let n = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Abort(_)))
+        .count();
+    conn.server.metrics().reject_n(
+        crate::observe::metrics::Reject::Timeout,
+        u32::try_from(n).unwrap_or(u32::MAX),
+    );
+}
+
 /// Runs one request's handler and reports its outcome to the session core.
 async fn run_request(conn: Arc<Connection>, mut d: Dispatch) {
     let cancel = CancellationToken::new();
@@ -593,6 +644,7 @@ async fn run_modern(conn: Arc<Connection>, d: Dispatch) {
             () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
+                count_timeouts(&conn, &actions);
                 let mut aborted = false;
                 for a in actions {
                     match a {

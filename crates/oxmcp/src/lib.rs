@@ -10,6 +10,7 @@
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod guard;
 mod inline;
 pub mod observe;
 mod outbox;

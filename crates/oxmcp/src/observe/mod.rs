@@ -1,5 +1,8 @@
-//! What operators watch: health (liveness and readiness) now; metrics and traces join it.
+//! What operators watch: health (liveness and readiness), Prometheus metrics, and logs.
 
 pub mod health;
+pub mod logs;
+pub mod metrics;
 
 pub use health::{Health, Readiness};
+pub use metrics::Metrics;

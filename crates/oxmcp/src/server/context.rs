@@ -72,6 +72,8 @@ struct Inner {
     escalate: Mutex<Option<oneshot::Sender<String>>>,
     /// The caching hint of the resource being read (2026-07-28).
     cache: Mutex<Option<CacheHint>>,
+    /// When the run started (request and tool durations are measured from here).
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for Context {
@@ -103,6 +105,7 @@ impl Context {
                 ext_task: Mutex::new(None),
                 escalate: Mutex::new(None),
                 cache: Mutex::new(None),
+                started: std::time::Instant::now(),
             }),
         }
     }
@@ -125,6 +128,7 @@ impl Context {
                 ext_task: Mutex::new(None),
                 escalate: Mutex::new(None),
                 cache: Mutex::new(None),
+                started: std::time::Instant::now(),
             }),
         }
     }
@@ -162,6 +166,7 @@ impl Context {
                 ext_task: Mutex::new(task),
                 escalate: Mutex::new(None),
                 cache: Mutex::new(None),
+                started: std::time::Instant::now(),
             }),
         }
     }
@@ -214,6 +219,11 @@ impl Context {
 
     pub(crate) fn cache_hint(&self) -> Option<CacheHint> {
         *self.inner.cache.lock()
+    }
+
+    /// When this run started.
+    pub(crate) fn started(&self) -> std::time::Instant {
+        self.inner.started
     }
 
     /// The client's request id (`None` for a task's background run).

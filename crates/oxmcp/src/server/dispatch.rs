@@ -53,15 +53,44 @@ pub(crate) async fn route(
     method: &str,
     params: Option<Box<RawValue>>,
 ) -> Result<Box<RawValue>, ErrorObject> {
+    use crate::observe::metrics::{Outcome, Reject};
     use futures::FutureExt;
+    let server = &conn.server;
+    let metrics = server.metrics();
+    let retry_ms = || server.options().limits.retry_after.as_millis() as u64;
+    // Load shedding: a place among the server's requests in flight, or -31429 now.
+    let Some(_slot) = server.load().try_enter() else {
+        metrics.reject(Reject::InFlightTotal);
+        return Err(shed(server.options().max_in_flight_total, retry_ms()));
+    };
+    // Over HTTP the session's rate is checked before the body is read (429).
+    if conn.is_lines()
+        && let Some(rate) = &conn.rate
+        && let Err(wait) = rate.check()
+    {
+        metrics.reject(Reject::RateSession);
+        return Err(ErrorObject::overloaded(
+            "too many requests on this session (rate_per_session); retry later",
+            wait.as_millis() as u64 + 1,
+        )
+        .with_limit("rate_per_session"));
+    }
+    let started = ctx.started();
+    let span = crate::observe::logs::request_span(conn, ctx.request_id(), method);
     let run = async {
         if conn.is_modern() {
             return super::modern::route(conn, ctx, method, params).await;
         }
         route_legacy(conn, ctx, method, params).await
     };
+    // No subscriber wants the span: no span to enter at every poll.
+    let run = if span.is_disabled() {
+        futures::future::Either::Left(run)
+    } else {
+        futures::future::Either::Right(tracing::Instrument::instrument(run, span.clone()))
+    };
     // A handler that panics fails its request; the connection and the server go on.
-    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+    let outcome = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(_) => {
             tracing::error!(method, "a request handler panicked");
@@ -69,7 +98,28 @@ pub(crate) async fn route(
                 "the server failed while handling {method} (its handler panicked)"
             )))
         }
+    };
+    let kind = if outcome.is_ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Error
+    };
+    metrics.request(method, kind, started.elapsed());
+    if !span.is_disabled() {
+        span.record("outcome", kind.label());
     }
+    outcome
+}
+
+/// The error of a request shed because the server is at `max` requests in flight.
+pub(crate) fn shed(max: usize, retry_ms: u64) -> ErrorObject {
+    ErrorObject::overloaded(
+        format!(
+            "the server is handling its limit of {max} requests (max_in_flight_total); retry later"
+        ),
+        retry_ms,
+    )
+    .with_limit("max_in_flight_total")
 }
 
 /// The handlers, with results shaped for the legacy revisions (2026-07-28 adds its own
@@ -259,7 +309,7 @@ async fn call_tool(
         }
         _ => {}
     }
-    let mut result = tool_outcome((tool.handler)(p.arguments, ctx).await)?;
+    let mut result = run_tool(conn, &tool, p.arguments, ctx).await?;
     // Only 2026-07-28 takes structured content that is not an object: for the handshake
     // revisions it goes, and its JSON stays as text (the downgrade rule, without
     // serialising every result twice).
@@ -272,6 +322,82 @@ async fn call_tool(
             .push(ContentBlock::text(structured.to_string()));
     }
     finish(version, "tools/call", &result)
+}
+
+/// Runs a tool's handler under its guards: the circuit breaker, the tool's timeout, and a
+/// panic catch; counts the call in the tool's series.
+async fn run_tool(
+    conn: &Connection,
+    tool: &super::Tool,
+    args: Option<Box<RawValue>>,
+    ctx: Context,
+) -> Result<CallToolResult, ErrorObject> {
+    use crate::observe::metrics::{Reject, ToolOutcome};
+    use futures::FutureExt;
+    let name = &tool.def.name;
+    if tracing::level_enabled!(tracing::Level::INFO) {
+        tracing::Span::current().record("tool", name.as_str());
+    }
+    if tracing::enabled!(tracing::Level::DEBUG)
+        && let Some(args) = args.as_deref()
+        && let Ok(value) = serde_json::from_str::<Value>(args.get())
+    {
+        let shown = crate::observe::logs::redact_json(&value, &conn.server.options().redact);
+        tracing::debug!(arguments = %shown, "tools/call {name}");
+    }
+    let metrics = conn.server.metrics();
+    let policy = conn.server.options().breaker;
+    let watch = tool.watch.as_deref();
+    let breaker = watch.filter(|_| policy.is_some()).map(|w| &w.breaker);
+    if let Some(b) = breaker
+        && let Err(wait) = b.admit(tokio::time::Instant::now)
+    {
+        metrics.reject(Reject::BreakerOpen);
+        if let Some(w) = watch {
+            w.series.call(ToolOutcome::BreakerOpen, Default::default());
+        }
+        return Ok(CallToolResult::error_text(format!(
+            "tool {name} is failing: its circuit breaker is open (breaker); retry in {} s",
+            wait.as_secs().max(1)
+        )));
+    }
+    let started = ctx.started();
+    let run = std::panic::AssertUnwindSafe((tool.handler)(args, ctx)).catch_unwind();
+    let ran = match tool.timeout {
+        Some(limit) => tokio::time::timeout(limit, run).await.ok(),
+        None => Some(run.await),
+    };
+    let (outcome, kind) = match ran {
+        None => {
+            metrics.reject(Reject::Timeout);
+            let limit = humantime::format_duration(tool.timeout.unwrap_or_default());
+            let text = format!("tool {name} timed out after {limit} (its timeout)");
+            (Ok(CallToolResult::error_text(text)), ToolOutcome::Timeout)
+        }
+        Some(Err(_)) => {
+            tracing::error!(tool = %name, "a tool handler panicked");
+            let e = ErrorObject::internal(format!(
+                "tools/call of {name} failed (its handler panicked)"
+            ));
+            (Err(e), ToolOutcome::Failed)
+        }
+        Some(Ok(Ok(r))) if r.is_error == Some(true) => (Ok(r), ToolOutcome::ToolError),
+        Some(Ok(Ok(r))) => (Ok(r), ToolOutcome::Ok),
+        Some(Ok(Err(Error::Rpc(e)))) => (Err(e), ToolOutcome::ToolError),
+        Some(Ok(Err(e))) => (
+            Ok(CallToolResult::error_text(e.to_string())),
+            ToolOutcome::Failed,
+        ),
+    };
+    if let Some(w) = watch {
+        if let (Some(b), Some(policy)) = (breaker, &policy) {
+            let failed = matches!(kind, ToolOutcome::Failed | ToolOutcome::Timeout);
+            let state = b.record(failed, policy, tokio::time::Instant::now);
+            w.series.breaker_state.set(state.value());
+        }
+        w.series.call(kind, started.elapsed());
+    }
+    outcome
 }
 
 #[derive(Deserialize)]

@@ -86,6 +86,18 @@ pub struct ServerOptions {
     pub tasks: TaskLimits,
     /// How 2026-07-28 requests are answered (requestState keys, caching hints).
     pub modern: ModernOptions,
+    /// Requests handled at once, all sessions together (default 10,000). One more is shed:
+    /// -31429 with `data.retryAfterMs` (over HTTP 503 with `Retry-After`).
+    pub max_in_flight_total: usize,
+    /// Requests per session (default: no limit). One more gets -31429 (over HTTP 429 with
+    /// `Retry-After`).
+    pub rate_per_session: Option<crate::guard::Rate>,
+    /// When a tool's circuit breaker opens (default 5 consecutive failures, 30 s
+    /// cool-down; `None`: no breakers).
+    pub breaker: Option<crate::guard::BreakerPolicy>,
+    /// Argument names whose values debug logs show as `<redacted>` (compared
+    /// case-insensitively, at any depth; default [`crate::observe::logs::DEFAULT_REDACT`]).
+    pub redact: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -98,6 +110,13 @@ impl Default for ServerOptions {
             page_size: 50,
             tasks: TaskLimits::default(),
             modern: ModernOptions::default(),
+            max_in_flight_total: 10_000,
+            rate_per_session: None,
+            breaker: Some(crate::guard::BreakerPolicy::default()),
+            redact: crate::observe::logs::DEFAULT_REDACT
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         }
     }
 }
@@ -161,6 +180,9 @@ struct Inner {
     changes: broadcast::Sender<Change>,
     on_notification: Option<NotificationHook>,
     connections: parking_lot::Mutex<Vec<std::sync::Weak<crate::connection::Connection>>>,
+    metrics: crate::observe::Metrics,
+    /// Requests in flight, all sessions together.
+    load: crate::guard::load::Load,
 }
 
 /// An MCP server: cheap to clone (a handle), editable while serving.
@@ -191,12 +213,35 @@ impl Server {
             registry: Registry::default(),
             enable: Enable::default(),
             on_notification: None,
+            metrics: crate::observe::Metrics::new(),
         }
     }
 
     /// The runtime options.
     pub fn options(&self) -> &ServerOptions {
         &self.inner.options
+    }
+
+    /// The server's metrics (rendered by `GET /metrics` of the HTTP transport).
+    pub fn metrics(&self) -> &crate::observe::Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn load(&self) -> &crate::guard::load::Load {
+        &self.inner.load
+    }
+
+    /// Tools whose circuit breaker is not closed, with the state's name.
+    pub fn breakers(&self) -> Vec<(String, crate::guard::breaker::BreakerState)> {
+        use crate::guard::breaker::BreakerState;
+        self.registry()
+            .tools
+            .values()
+            .filter_map(|t| {
+                let state = t.watch.as_ref()?.breaker.state();
+                (state != BreakerState::Closed).then(|| (t.def.name.clone(), state))
+            })
+            .collect()
     }
 
     /// What `initialize` reports.
@@ -292,6 +337,7 @@ impl Server {
 
     /// Adds (or replaces) a tool; sessions get `notifications/tools/list_changed`.
     pub fn add_tool(&self, tool: Tool) {
+        let tool = tool.watched(&self.inner.metrics);
         self.inner
             .registry
             .write()
@@ -404,6 +450,7 @@ pub struct ServerBuilder {
     registry: Registry,
     enable: Enable,
     on_notification: Option<NotificationHook>,
+    metrics: crate::observe::Metrics,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -417,6 +464,7 @@ impl std::fmt::Debug for ServerBuilder {
 impl ServerBuilder {
     /// Adds a tool.
     pub fn tool(mut self, tool: Tool) -> Self {
+        let tool = tool.watched(&self.metrics);
         self.registry.tools.insert(tool.def.name.clone(), tool);
         self
     }
@@ -554,6 +602,7 @@ impl ServerBuilder {
                 session_limits: Arc::new(self.options.limits.clone()),
                 setup: Arc::new(setup),
                 modern_setup: Arc::new(modern_setup),
+                load: crate::guard::load::Load::new(self.options.max_in_flight_total.max(1)),
                 options: self.options,
                 registry: RwLock::new(self.registry),
                 cursors: CursorCodec::new(key),
@@ -564,6 +613,7 @@ impl ServerBuilder {
                 changes,
                 on_notification: self.on_notification,
                 connections: parking_lot::Mutex::new(Vec::new()),
+                metrics: self.metrics,
             }),
         }
     }

@@ -51,6 +51,27 @@ pub struct Tool {
     pub(crate) task_support: TaskSupport,
     /// The 2026-07-28 task is created when the handler calls `Context::start_task`.
     pub(crate) task_after_input: bool,
+    /// How long one call may run (`None`: only the server's request timeout).
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// Its metrics and circuit breaker, attached when the tool is added to a server.
+    pub(crate) watch: Option<Arc<ToolWatch>>,
+}
+
+/// What a server keeps per tool: its series and its breaker.
+pub(crate) struct ToolWatch {
+    pub(crate) series: Arc<crate::observe::metrics::ToolSeries>,
+    pub(crate) breaker: crate::guard::breaker::Breaker,
+}
+
+impl Tool {
+    /// This tool, watched by `metrics` (a fresh breaker, closed).
+    pub(crate) fn watched(mut self, metrics: &crate::observe::Metrics) -> Tool {
+        self.watch = Some(Arc::new(ToolWatch {
+            series: metrics.tool(&self.def.name),
+            breaker: Default::default(),
+        }));
+        self
+    }
 }
 
 impl std::fmt::Debug for Tool {
@@ -120,6 +141,8 @@ impl Tool {
             handler,
             task_support: TaskSupport::Forbidden,
             task_after_input: false,
+            timeout: None,
+            watch: None,
         }
     }
 
@@ -197,6 +220,8 @@ impl Tool {
             handler,
             task_support: TaskSupport::Forbidden,
             task_after_input: false,
+            timeout: None,
+            watch: None,
         })
     }
 
@@ -237,6 +262,14 @@ impl Tool {
     /// before its handler runs. (Other revisions ignore it: `start_task` does nothing.)
     pub fn task_after_input(mut self) -> Self {
         self.task_after_input = true;
+        self
+    }
+
+    /// Ends a call that runs longer than `timeout` with an `isError: true` result naming
+    /// the limit (the server's `limits.request_timeout` still applies on top). Timeouts count
+    /// as failures for the tool's circuit breaker.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 

@@ -43,6 +43,8 @@ pub(super) struct SseBody {
     done: bool,
     /// Whether events carry `id:` lines (not under 2026-07-28, which has no resumption).
     ids: bool,
+    /// Counts the bytes written (`oxmcp_http_response_bytes_total`).
+    metrics: Option<crate::observe::Metrics>,
 }
 
 impl SseBody {
@@ -73,7 +75,14 @@ impl SseBody {
             on_drop: None,
             done: false,
             ids: true,
+            metrics: None,
         }
+    }
+
+    /// Counts the bytes this body writes in `metrics`.
+    pub(super) fn counting(mut self, metrics: &crate::observe::Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
     }
 
     /// Writes events without `id:` lines (2026-07-28 streams cannot be resumed).
@@ -98,6 +107,26 @@ impl Body for SseBody {
     type Error = Infallible;
 
     fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let polled = self.as_mut().poll_data(cx);
+        if let (Poll::Ready(Some(Ok(frame))), Some(m)) = (&polled, &self.metrics)
+            && let Some(data) = frame.data_ref()
+        {
+            m.bytes_out(data.len());
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+impl SseBody {
+    /// The next frame: the priming event, events, a keep-alive comment, or the end.
+    fn poll_data(
         mut self: Pin<&mut Self>,
         cx: &mut TaskCx<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
@@ -152,12 +181,6 @@ impl Body for SseBody {
         Poll::Pending
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.done
-    }
-}
-
-impl SseBody {
     /// Detaches from the stream; `ended`: the stream ended (no disconnect to report).
     fn finish(&mut self, ended: bool) {
         self.done = true;

@@ -32,7 +32,12 @@ impl Refusal {
 
 /// A refusal: the status and the message.
 pub(super) fn refuse(status: StatusCode, message: impl Into<String>) -> Response<HttpBody> {
-    let body = jsonrpc::encode_error(None, &ErrorObject::invalid_request(message.into()));
+    refuse_with(status, &ErrorObject::invalid_request(message.into()))
+}
+
+/// `status` with `error` as a JSON-RPC error body without id.
+pub(super) fn refuse_with(status: StatusCode, error: &ErrorObject) -> Response<HttpBody> {
+    let body = jsonrpc::encode_error(None, error);
     let mut resp = Response::new(full(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

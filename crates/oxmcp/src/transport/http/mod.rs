@@ -23,6 +23,7 @@
 //! (415), body size (413), `MCP-Protocol-Version` (400 when unsupported).
 
 mod body;
+mod edge;
 mod guard;
 mod modern;
 mod serve;
@@ -39,12 +40,13 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use oxmcp_proto::needle::Needle;
 use oxmcp_proto::session::{Action, Dispatch, Session};
-use oxmcp_proto::{ProtocolVersion, RequestId};
+use oxmcp_proto::{ErrorObject, ProtocolVersion, RequestId};
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 pub use body::HttpBody;
+pub use edge::ClientAddr;
 pub use serve::{serve, shutdown_signal};
 
 use self::body::{SseBody, empty, full};
@@ -110,6 +112,40 @@ pub struct HttpOptions {
     /// On shutdown, how long readiness fails while connections are still accepted, so load
     /// balancers stop sending new clients before the listener closes (default 0 s).
     pub drain_delay: Duration,
+    /// Answer `GET /metrics` with the server's Prometheus metrics (default true), after the
+    /// Host and Origin checks.
+    pub metrics: bool,
+    /// Connections [`serve`] holds at once (default 10,000); one more is answered 503 and
+    /// closed.
+    pub max_connections: usize,
+    /// Connections one client address may hold (default: no limit beyond
+    /// `max_connections`); one more is answered 429 and closed.
+    pub max_connections_per_ip: Option<usize>,
+    /// Sessions one client address may hold (default: no limit beyond `max_sessions`); one
+    /// more `initialize` gets 429.
+    pub max_sessions_per_ip: Option<usize>,
+    /// `initialize` requests one address may send (default: no limit); one more gets 429
+    /// with `Retry-After`.
+    pub initialize_rate_per_ip: Option<crate::guard::Rate>,
+    /// POSTs one address may send (default: no limit); one more gets 429.
+    pub rate_per_ip: Option<crate::guard::Rate>,
+    /// POSTs one [`Principal`](crate::guard::Principal) may send (default: no limit); one
+    /// more gets 429.
+    pub rate_per_principal: Option<crate::guard::Rate>,
+    /// Peers whose `X-Forwarded-For` names the client (default: none; the peer is the
+    /// client).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest request head (request line and headers) [`serve`] buffers (default
+    /// 64 KiB); a larger one gets 431.
+    pub max_header_bytes: usize,
+    /// Headers one request may carry (default 100); more get 431.
+    pub max_headers: usize,
+    /// How long a client may take to send a request's head (default 30 s).
+    pub header_timeout: Duration,
+    /// How long a handler waits for an SSE reader that lags a full replay buffer behind
+    /// (default 30 s); then that reader's connection is closed and the stream goes on in
+    /// the replay buffer, for `Last-Event-ID`.
+    pub slow_reader_timeout: Duration,
 }
 
 impl Default for HttpOptions {
@@ -131,6 +167,18 @@ impl Default for HttpOptions {
             retry_after: Duration::from_secs(1),
             health: true,
             drain_delay: Duration::ZERO,
+            metrics: true,
+            max_connections: 10_000,
+            max_connections_per_ip: None,
+            max_sessions_per_ip: None,
+            initialize_rate_per_ip: None,
+            rate_per_ip: None,
+            rate_per_principal: None,
+            trusted_proxies: Vec::new(),
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            header_timeout: Duration::from_secs(30),
+            slow_reader_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -143,6 +191,11 @@ impl HttpOptions {
         self
     }
 }
+
+/// Closes the connection a request came on: a request extension [`serve`] sets, used to
+/// cut off a client that stopped reading its stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Disconnect(pub(crate) CancellationToken);
 
 /// Counters of the HTTP transport, for tests, health and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +243,10 @@ struct Shared {
     stateless_setup: Arc<oxmcp_proto::session::ServerSetup>,
     /// Handlers of sessionless requests (stateless mode) still running.
     sessionless: Arc<std::sync::atomic::AtomicUsize>,
+    /// The limits keyed on who the client is.
+    edge: edge::Edge,
+    /// The limits of every session's streams.
+    stream_limits: Arc<StreamLimits>,
 }
 
 impl HttpService {
@@ -208,7 +265,16 @@ impl HttpService {
                 .collect(),
         };
         let stateless_setup = Arc::new(stateless_setup(&server.setup()));
+        let stream_limits = Arc::new(StreamLimits {
+            replay: opts.replay_events.max(1),
+            keep_done: opts.resumable_streams,
+            json_only: opts.json_response,
+            slow_reader: opts.slow_reader_timeout,
+            metrics: server.metrics().clone(),
+        });
         let shared = Arc::new(Shared {
+            stream_limits,
+            edge: edge::Edge::new(&opts),
             stateless_setup,
             sessions: Sessions::new(opts.max_sessions),
             server,
@@ -247,6 +313,21 @@ impl HttpService {
             .sessionless
             .load(std::sync::atomic::Ordering::Relaxed);
         st
+    }
+
+    /// The Prometheus text of `GET /metrics`: the server's metrics with this transport's
+    /// gauges.
+    pub fn render_metrics(&self) -> String {
+        let st = self.stats();
+        let levels = crate::observe::metrics::Levels {
+            sessions: st.sessions,
+            streams: st.streams,
+            in_flight: self.shared.server.load().current(),
+            pending_outgoing: st.pending_outgoing,
+            handler_tasks: st.handler_tasks,
+            connections: self.shared.edge.connections(),
+        };
+        self.shared.server.metrics().render(levels)
     }
 
     /// The service's health: readiness starts false ([`serve`] sets it once its listener
@@ -308,15 +389,49 @@ where
     }
 }
 
+/// Counts the bytes of a response whose length is known (SSE bodies count their own).
+fn counted(shared: &Shared, resp: Response<HttpBody>) -> Response<HttpBody> {
+    use http_body::Body;
+    if let Some(n) = resp.body().size_hint().exact() {
+        shared.server.metrics().bytes_out(n as usize);
+    }
+    resp
+}
+
 async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Response<HttpBody>
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let resp = route_request(&shared, req).await;
+    counted(&shared, resp)
+}
+
+async fn route_request<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<HttpBody>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let shared = shared.clone();
     if shared.opts.health
-        && let Some(resp) = health_probe(&shared.health, &req)
+        && let Some(resp) = health_probe(&shared, &req)
     {
         return resp;
+    }
+    if let Err(r) = guard::check_origin(&shared.allow, req.headers()) {
+        return r.response();
+    }
+    if shared.opts.metrics && *req.method() == Method::GET && req.uri().path() == "/metrics" {
+        let text = HttpService {
+            shared: shared.clone(),
+        }
+        .render_metrics();
+        let mut r = Response::new(full(text));
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(crate::observe::metrics::CONTENT_TYPE),
+        );
+        return r;
     }
     if let Some(path) = &shared.opts.path
         && req.uri().path() != path
@@ -325,9 +440,6 @@ where
             StatusCode::NOT_FOUND,
             format!("no MCP endpoint at {}: it is at {path}", req.uri().path()),
         );
-    }
-    if let Err(r) = guard::check_origin(&shared.allow, req.headers()) {
-        return r.response();
     }
     if *req.method() == Method::POST {
         // The body decides the era; the version header is checked per era.
@@ -351,22 +463,30 @@ where
 }
 
 /// `GET /health/live` and `GET /health/ready`, as JSON; `None` for any other request.
-fn health_probe<B>(
-    health: &crate::observe::Health,
-    req: &Request<B>,
-) -> Option<Response<HttpBody>> {
+fn health_probe<B>(shared: &Shared, req: &Request<B>) -> Option<Response<HttpBody>> {
     if *req.method() != Method::GET {
         return None;
     }
     let (status, body) = match req.uri().path() {
         "/health/live" => (StatusCode::OK, serde_json::json!({ "status": "live" })),
         "/health/ready" => {
-            let r = health.readiness();
+            let mut r = shared.health.readiness();
             let status = if r.ready {
                 StatusCode::OK
             } else {
                 StatusCode::SERVICE_UNAVAILABLE
             };
+            // Open breakers are reported, not failed on: the other tools still serve.
+            let breakers = shared.server.breakers();
+            if !breakers.is_empty()
+                && let Some(obj) = r.body.as_object_mut()
+            {
+                let map: serde_json::Map<String, serde_json::Value> = breakers
+                    .into_iter()
+                    .map(|(name, state)| (name, state.name().into()))
+                    .collect();
+                obj.insert("breakers".into(), map.into());
+            }
             (status, r.body)
         }
         _ => return None,
@@ -441,12 +561,12 @@ fn find_session(shared: &Shared, id: Option<&str>) -> Result<Arc<HttpSession>, R
 }
 
 fn overloaded(shared: &Shared, message: &str) -> Response<HttpBody> {
-    let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, message);
-    let secs = shared.opts.retry_after.as_secs().max(1);
-    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-        r.headers_mut().insert(http::header::RETRY_AFTER, v);
-    }
-    r
+    edge::retry_later(
+        StatusCode::SERVICE_UNAVAILABLE,
+        message,
+        crate::observe::metrics::Reject::Sessions,
+        shared.opts.retry_after,
+    )
 }
 
 async fn post<B>(shared: Arc<Shared>, req: Request<B>) -> Response<HttpBody>
@@ -457,8 +577,19 @@ where
     if let Err(r) = guard::check_post(req.headers(), shared.opts.json_response) {
         return r.response();
     }
+    let metrics = shared.server.metrics();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let headers = crate::observe::logs::redact_headers(req.headers());
+        tracing::debug!(%headers, "POST {}", req.uri().path());
+    }
+    let ip = shared.edge.client_ip(&req);
+    let principal = req.extensions().get::<crate::guard::Principal>();
+    if let Err(limited) = shared.edge.check_request(ip, principal) {
+        return limited.response(metrics);
+    }
     let max = shared.opts.max_body;
     let too_large = || {
+        metrics.reject(crate::observe::metrics::Reject::Body);
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("Payload Too Large: the body exceeds the limit of {max} bytes (max_body)"),
@@ -489,21 +620,24 @@ where
             );
         }
     };
+    metrics.bytes_in(body.len());
     let header = header_str(&parts.headers, &VERSION);
+    let cut = parts.extensions.get::<Disconnect>();
     if oxmcp_proto::modern::era_of(&body, header) == oxmcp_proto::modern::Era::Modern {
-        return modern::post(shared, &parts.headers, body).await;
+        return modern::post(shared, &parts.headers, body, cut).await;
     }
     if let Err(r) = check_legacy_version(&parts.headers) {
         return r;
     }
     if shared.opts.stateless {
-        return stateless(shared, body, version).await;
+        return stateless(shared, body, version, cut).await;
     }
     if sid.is_some() {
-        return match find_session(&shared, sid.as_deref()) {
-            Ok(sess) => exchange(&shared, &sess, Input::Body(&body), false).await,
-            Err(r) => r.response(),
+        let sess = match find_session(&shared, sid.as_deref()) {
+            Ok(sess) => sess,
+            Err(r) => return r.response(),
         };
+        return exchange(&shared, &sess, Input::Body(&body), false, cut).await;
     }
     if !is_initialize(&body) {
         return refuse(
@@ -512,11 +646,16 @@ where
         );
     }
     if !shared.sessions.has_room() {
+        metrics.reject(crate::observe::metrics::Reject::Sessions);
         return overloaded(
             &shared,
             "Service Unavailable: too many sessions (max_sessions)",
         );
     }
+    let ip_slot = match shared.edge.check_initialize(ip, shared.opts.retry_after) {
+        Ok(slot) => slot,
+        Err(limited) => return limited.response(metrics),
+    };
     let id = match new_session_id() {
         Ok(id) => id,
         Err(e) => {
@@ -526,10 +665,12 @@ where
             );
         }
     };
-    let sess = new_session(&shared, Some(id.clone()));
-    let mut resp = exchange(&shared, &sess, Input::Body(&body), false).await;
+    let sess = new_session(&shared, Some(id.clone()), ip_slot);
+    let mut resp = exchange(&shared, &sess, Input::Body(&body), false, cut).await;
     if sess.conn.session.lock().version().is_some() {
+        metrics.session_opened();
         if !shared.sessions.insert(id.clone(), sess.clone()) {
+            metrics.reject(crate::observe::metrics::Reject::Sessions);
             sess.close();
             return overloaded(
                 &shared,
@@ -575,13 +716,21 @@ fn is_unaddressed_error(bytes: &[u8]) -> bool {
     serde_json::from_slice::<Probe>(bytes).is_ok_and(|p| p.id.is_none() && p.error.is_some())
 }
 
-fn new_session(shared: &Arc<Shared>, id: Option<Arc<str>>) -> Arc<HttpSession> {
+fn new_session(
+    shared: &Arc<Shared>,
+    id: Option<Arc<str>>,
+    ip_slot: Option<crate::guard::per_ip::IpSlot>,
+) -> Arc<HttpSession> {
     let setup = if id.is_none() {
         shared.stateless_setup.clone()
     } else {
         shared.server.setup()
     };
-    new_session_with(shared, id, setup)
+    let rate = id
+        .is_some()
+        .then(|| Connection::session_rate(&shared.server))
+        .flatten();
+    new_session_with(shared, id, setup, rate, ip_slot)
 }
 
 /// A session record under `setup` (`id: None`: a throwaway one for a single request).
@@ -589,28 +738,25 @@ fn new_session_with(
     shared: &Arc<Shared>,
     id: Option<Arc<str>>,
     setup: Arc<oxmcp_proto::session::ServerSetup>,
+    rate: Option<Arc<crate::guard::rate::Limit>>,
+    ip_slot: Option<crate::guard::per_ip::IpSlot>,
 ) -> Arc<HttpSession> {
     let sessionless = id.is_none().then(|| shared.sessionless.clone());
-    let opts = &shared.opts;
-    let streams = Arc::new(Streams::new(StreamLimits {
-        replay: opts.replay_events.max(1),
-        keep_done: opts.resumable_streams,
-        json_only: opts.json_response,
-    }));
+    let streams = Arc::new(Streams::new(shared.stream_limits.clone()));
     let server = shared.server.clone();
     let session = Session::new(setup, server.session_limits());
-    let conn = Arc::new(Connection::new(
-        server,
-        session,
-        Outlet::Routed(streams.clone()),
-    ));
+    let conn = Arc::new(
+        Connection::new(server, session, Outlet::Routed(streams.clone()))
+            .with_rate(rate)
+            .with_session_id(id.clone()),
+    );
     Arc::new(HttpSession {
-        id,
         conn,
         streams,
         last_seen: Mutex::new(tokio::time::Instant::now()),
         handlers: Mutex::new(Default::default()),
         sessionless,
+        ip_slot: ip_slot.map(Box::new),
     })
 }
 
@@ -640,15 +786,16 @@ async fn stateless(
     shared: Arc<Shared>,
     body: Bytes,
     version: Option<ProtocolVersion>,
+    cut: Option<&Disconnect>,
 ) -> Response<HttpBody> {
-    let sess = new_session(&shared, None);
+    let sess = new_session(&shared, None, None);
     if !is_initialize(&body) {
         sess.conn
             .session
             .lock()
             .assume_initialized(version.unwrap_or(ProtocolVersion::V2025_03_26));
     }
-    exchange(&shared, &sess, Input::Body(&body), true).await
+    exchange(&shared, &sess, Input::Body(&body), true, cut).await
 }
 
 /// Closes a throwaway session unless disarmed (its client went away).
@@ -673,6 +820,7 @@ async fn exchange(
     sess: &Arc<HttpSession>,
     input: Input<'_>,
     sessionless: bool,
+    cut: Option<&Disconnect>,
 ) -> Response<HttpBody> {
     let batch =
         matches!(input, Input::Body(body) if body.trim_ascii_start().first() == Some(&b'['));
@@ -684,12 +832,37 @@ async fn exchange(
             Input::Body(body) => session.handle_frame(now(), body, &mut actions),
             Input::Decoded(msg) => session.handle_decoded(now(), msg, &mut actions),
         }
+        let refused = session.take_refused();
+        shared
+            .server
+            .metrics()
+            .reject_n(crate::observe::metrics::Reject::InFlight, refused);
     }
     let mut immediate = Vec::new();
     let mut dispatched = false;
+    // A request refused before it ran: the status and wait of the reply.
+    let mut refused: Option<(StatusCode, Duration)> = None;
     for a in actions {
         match a {
             Action::Send(bytes) => immediate.push(bytes),
+            Action::Dispatch(d) if let Some((status, wait, e)) = admission(shared, sess) => {
+                let mut done = Vec::new();
+                sess.conn.session.lock().complete(&d.id, Err(&e), &mut done);
+                for a in done {
+                    match a {
+                        Action::Send(bytes) => immediate.push(bytes),
+                        Action::Respond { bytes, .. } if !batch => immediate.push(bytes),
+                        // A batch member: its answer goes into the batch's array.
+                        Action::Respond { id, bytes } => {
+                            sess.streams.bind(stream, id.clone());
+                            sess.streams.respond(&id, bytes);
+                            dispatched = true;
+                        }
+                        other => run_action(sess, other),
+                    }
+                }
+                refused = Some((status, wait));
+            }
             Action::Dispatch(d) => {
                 sess.streams.bind(stream, d.id.clone());
                 start_handler(sess, d).await;
@@ -702,6 +875,13 @@ async fn exchange(
         sess.streams.forget(stream);
         return match immediate.pop() {
             None => empty_response(StatusCode::ACCEPTED),
+            Some(bytes) if let Some((status, wait)) = refused => {
+                let mut r = json_response(status, bytes);
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                r.headers_mut()
+                    .insert(http::header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+                r
+            }
             Some(bytes) => {
                 let status = if is_unaddressed_error(&bytes) {
                     StatusCode::BAD_REQUEST
@@ -738,7 +918,7 @@ async fn exchange(
             }
         }
         First::Sse | First::Event(_) => {
-            sess.streams.attach(stream);
+            sess.streams.attach(stream, cut.map(|d| d.0.clone()));
             let mut body = SseBody::new(
                 sess.streams.clone(),
                 stream,
@@ -753,9 +933,32 @@ async fn exchange(
             if sess.conn.is_modern() {
                 body = body.without_ids();
             }
-            sse_response(body.boxed())
+            sse_response(body.counting(shared.server.metrics()).boxed())
         }
     }
+}
+
+/// Whether a request may start: `None`, or the status, wait and error that refuse it.
+/// Load shedding comes first (503; the dispatcher's own check still holds the bound
+/// exactly when many POSTs race past this one), then the session's rate (429).
+fn admission(shared: &Shared, sess: &HttpSession) -> Option<(StatusCode, Duration, ErrorObject)> {
+    use crate::observe::metrics::Reject;
+    let server = &shared.server;
+    let opts = server.options();
+    if server.load().is_full() {
+        server.metrics().reject(Reject::InFlightTotal);
+        let wait = opts.limits.retry_after;
+        let e = dispatch::shed(opts.max_in_flight_total, wait.as_millis() as u64);
+        return Some((StatusCode::SERVICE_UNAVAILABLE, wait, e));
+    }
+    let wait = sess.conn.rate.as_ref()?.check().err()?;
+    server.metrics().reject(Reject::RateSession);
+    let e = ErrorObject::overloaded(
+        "too many requests on this session (rate_per_session); retry later",
+        wait.as_millis() as u64 + 1,
+    )
+    .with_limit(Reject::RateSession.label());
+    Some((StatusCode::TOO_MANY_REQUESTS, wait, e))
 }
 
 /// The priming `retry`, for sessions on 2025-11-25 or later.
@@ -804,8 +1007,9 @@ fn get<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
         .and_then(|v| v.to_str().ok())
         .and_then(parse_event_id);
     let drain = || -> body::Signal { Box::pin(shared.draining.clone().cancelled_owned()) };
+    let cut = || req.extensions().get::<Disconnect>().map(|d| d.0.clone());
     if let Some((stream, after)) = last {
-        match sess.streams.resume(stream, after) {
+        match sess.streams.resume(stream, after, cut()) {
             Some(Ok(())) => {
                 let body = SseBody::new(
                     sess.streams.clone(),
@@ -815,14 +1019,14 @@ fn get<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
                     shared.opts.keep_alive,
                     drain(),
                 );
-                return sse_response(body.boxed());
+                return sse_response(body.counting(shared.server.metrics()).boxed());
             }
             Some(Err(())) => return conflict(),
             // Not a stream of this session: nothing to replay; open the general stream.
             None => {}
         }
     }
-    match sess.streams.open_general() {
+    match sess.streams.open_general(cut()) {
         Ok((stream, cursor)) => {
             let body = SseBody::new(
                 sess.streams.clone(),
@@ -832,7 +1036,7 @@ fn get<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
                 shared.opts.keep_alive,
                 drain(),
             );
-            sse_response(body.boxed())
+            sse_response(body.counting(shared.server.metrics()).boxed())
         }
         Err(()) => conflict(),
     }
@@ -846,7 +1050,7 @@ fn delete<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<HttpBody> {
         Ok(s) => s,
         Err(r) => return r.response(),
     };
-    if let Some(id) = &sess.id
+    if let Some(id) = sess.id()
         && let Some(s) = shared.sessions.remove(id)
     {
         s.close();
@@ -937,6 +1141,7 @@ async fn run_handler(sess: Arc<HttpSession>, mut d: Dispatch) {
             () = alarm.at(deadline) => {
                 let mut actions = Vec::new();
                 conn.session.lock().handle_timeout(now(), &mut actions);
+                crate::connection::count_timeouts(&conn, &actions);
                 run_actions(&sess, actions);
                 if !conn.session.lock().is_in_flight(&d.id) {
                     return;
@@ -981,6 +1186,9 @@ async fn background(
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut listening = true;
+    // Rate limiters forget addresses whose budget is full again.
+    let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -992,6 +1200,10 @@ async fn background(
                         s.close();
                     }
                 }
+            }
+            _ = sweep.tick() => {
+                let Some(shared) = shared.upgrade() else { return };
+                shared.edge.sweep();
             }
             change = changes.recv(), if listening => {
                 let Some(shared) = shared.upgrade() else { return };

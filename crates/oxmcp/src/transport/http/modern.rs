@@ -62,6 +62,7 @@ pub(super) async fn post(
     shared: Arc<Shared>,
     header_map: &HeaderMap,
     body: Bytes,
+    cut: Option<&super::Disconnect>,
 ) -> Response<HttpBody> {
     let req = match jsonrpc::decode(&body) {
         Decoded::Batch(_) => {
@@ -133,7 +134,14 @@ pub(super) async fn post(
     if let Err(e) = checked {
         return error(StatusCode::BAD_REQUEST, Some(id), &e);
     }
-    let sess = new_session_with(&shared, None, setup);
+    let sess = new_session_with(&shared, None, setup, None, None);
     sess.conn.session.lock().assume_modern(request_meta);
-    exchange(&shared, &sess, Input::Decoded(Message::Request(req)), true).await
+    exchange(
+        &shared,
+        &sess,
+        Input::Decoded(Message::Request(req)),
+        true,
+        cut,
+    )
+    .await
 }

@@ -2,14 +2,97 @@
 //! shutdown (readiness fails first, then, after the drain delay, stop accepting, end GET
 //! streams, let requests in flight finish within the grace, then abort what is left).
 
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use http::{HeaderValue, Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
-use super::HttpService;
+use super::edge::{ClientAddr, retry_later};
+use super::{Disconnect, HttpService};
+use crate::guard::per_ip::IpSlot;
+use crate::observe::metrics::Reject;
+
+/// Refused connections answered at once (503 or 429, then closed); past this many, a
+/// refused connection is closed without an answer.
+const MAX_REFUSING: usize = 64;
+
+/// A connection's place in the counts; given back when it closes.
+struct ConnSlot {
+    total: Arc<AtomicUsize>,
+    _per_ip: Option<IpSlot>,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A place for a connection from `ip`, or the limit it would cross.
+fn admit(service: &HttpService, ip: std::net::IpAddr) -> Result<ConnSlot, Reject> {
+    let opts = &service.shared.opts;
+    let edge = &service.shared.edge;
+    let per_ip = match opts.max_connections_per_ip {
+        Some(max) => Some(
+            edge.connections_per_ip
+                .try_acquire(ip, max)
+                .ok_or(Reject::ConnectionsPerIp)?,
+        ),
+        None => None,
+    };
+    let total = edge.connections.clone();
+    if total.fetch_add(1, Ordering::AcqRel) >= opts.max_connections {
+        total.fetch_sub(1, Ordering::AcqRel);
+        return Err(Reject::Connections);
+    }
+    Ok(ConnSlot {
+        total,
+        _per_ip: per_ip,
+    })
+}
+
+/// Answers a refused connection's first request (503 or 429 naming the limit), then
+/// closes it.
+fn refuse_connection(
+    builder: &hyper::server::conn::http1::Builder,
+    stream: tokio::net::TcpStream,
+    reason: Reject,
+    retry: Duration,
+    refusing: &Arc<AtomicUsize>,
+) {
+    if refusing.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSING {
+        refusing.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
+    let (status, text) = match reason {
+        Reject::ConnectionsPerIp => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests: this address holds its limit of connections (max_connections_per_ip)",
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: the server holds its limit of connections (max_connections)",
+        ),
+    };
+    let svc = hyper::service::service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+        let mut r = retry_later(status, text, reason, retry);
+        r.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        Ok::<_, Infallible>(r)
+    });
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let refusing = refusing.clone();
+    tokio::spawn(async move {
+        let _ = conn.await;
+        refusing.fetch_sub(1, Ordering::AcqRel);
+    });
+}
 
 /// Serves `service` on `listener` until `shutdown` completes; then drains: no new
 /// connections, GET streams end, requests in flight get `grace` to finish, and whatever
@@ -23,13 +106,17 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let delay = service.drain_delay();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    // Header bounds live in hyper: 64 KiB of buffered head, 100 headers, and 30 s to send
-    // them (a client that trickles its headers is cut off).
+    // Header bounds live in hyper: the buffered head, the header count, and the time to
+    // send them (a client that trickles its headers is cut off).
+    let opts = &service.shared.opts;
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .max_buf_size(64 * 1024)
-        .max_headers(100);
+        .header_read_timeout(opts.header_timeout)
+        .max_buf_size(opts.max_header_bytes.max(8192))
+        .max_headers(opts.max_headers);
+    let retry = opts.retry_after;
+    let metrics = service.shared.server.metrics().clone();
+    let refusing = Arc::new(AtomicUsize::new(0));
     tokio::pin!(shutdown);
     let health = service.health();
     health.set_ready();
@@ -38,7 +125,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // Out of descriptors and the like: log, wait a little, go on.
@@ -48,14 +135,35 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let conn = builder.serve_connection(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service.clone()),
-                );
+                let slot = match admit(&service, peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(reason) => {
+                        metrics.reject(reason);
+                        refuse_connection(&builder, stream, reason, retry, &refusing);
+                        continue;
+                    }
+                };
+                // Every request learns its peer, and can close its own connection (a
+                // stream whose client stopped reading).
+                let kill = tokio_util::sync::CancellationToken::new();
+                let svc = TowerToHyperService::new(service.clone());
+                let disconnect = kill.clone();
+                let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer));
+                    req.extensions_mut().insert(Disconnect(disconnect.clone()));
+                    hyper::service::Service::call(&svc, req)
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!("connection ended with an error: {e}");
+                    let _slot = slot;
+                    tokio::select! {
+                        r = conn => if let Err(e) = r {
+                            tracing::debug!("connection ended with an error: {e}");
+                        },
+                        () = kill.cancelled() => {
+                            tracing::debug!("closed the connection of a client that stopped reading");
+                        }
                     }
                 });
             }

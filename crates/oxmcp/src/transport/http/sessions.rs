@@ -19,7 +19,6 @@ const SHARDS: usize = 32;
 
 /// One Streamable HTTP session (or one stateless request's throwaway session).
 pub(super) struct HttpSession {
-    pub(super) id: Option<Arc<str>>,
     pub(super) conn: Arc<Connection>,
     pub(super) streams: Arc<Streams>,
     /// The last request seen (for the idle TTL).
@@ -28,9 +27,18 @@ pub(super) struct HttpSession {
     pub(super) handlers: Mutex<FastMap<RequestId, AbortHandle>>,
     /// For a throwaway session: the service's count of sessionless handlers.
     pub(super) sessionless: Option<Arc<AtomicUsize>>,
+    /// The session's place in its client address's count (`max_sessions_per_ip`).
+    /// Boxed: most servers set no per-IP session limit, and an idle session stays small.
+    #[allow(dead_code)] // held for its drop, which gives the slot back
+    pub(super) ip_slot: Option<Box<crate::guard::per_ip::IpSlot>>,
 }
 
 impl HttpSession {
+    /// The session's id (`None`: a throwaway session for one stateless request).
+    pub(super) fn id(&self) -> Option<&Arc<str>> {
+        self.conn.session_id.as_ref()
+    }
+
     /// Counts a handler started or finished (on the connection, and on the service for a
     /// throwaway session, which no map holds).
     pub(super) fn count_handler(&self, started: bool) {

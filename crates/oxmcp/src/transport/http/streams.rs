@@ -22,13 +22,14 @@ use futures::future::BoxFuture;
 use oxmcp_proto::RequestId;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::connection::Route;
 
 static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
 
 /// The bounds of a session's streams.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(super) struct StreamLimits {
     /// Events kept per stream for replay.
     pub(super) replay: usize,
@@ -36,6 +37,10 @@ pub(super) struct StreamLimits {
     pub(super) keep_done: usize,
     /// Related messages go to the general stream (JSON-only replies).
     pub(super) json_only: bool,
+    /// How long a writer waits for a reader a full buffer behind before cutting it off.
+    pub(super) slow_reader: std::time::Duration,
+    /// Counts slow readers cut off.
+    pub(super) metrics: crate::observe::Metrics,
 }
 
 /// One message on a stream.
@@ -65,6 +70,8 @@ struct Stream {
     close_reader: bool,
     /// The stream of a JSON-RPC batch: one answer (an array) ends it.
     batch: bool,
+    /// Closes the attached reader's connection (a reader that stopped reading is cut off).
+    disconnect: Option<CancellationToken>,
 }
 
 impl Stream {
@@ -126,11 +133,12 @@ pub(super) struct Streams {
     table: Mutex<Table>,
     /// Writers waiting for a slow reader to make room.
     room: Arc<Notify>,
-    limits: StreamLimits,
+    /// The service's limits, shared by every session.
+    limits: Arc<StreamLimits>,
 }
 
 impl Streams {
-    pub(super) fn new(limits: StreamLimits) -> Self {
+    pub(super) fn new(limits: Arc<StreamLimits>) -> Self {
         Streams {
             table: Mutex::new(Table::default()),
             room: Arc::new(Notify::new()),
@@ -159,7 +167,10 @@ impl Streams {
 
     /// Opens the general stream for a GET: its id and the cursor to read from. `Err` if a
     /// reader is already attached to it.
-    pub(super) fn open_general(&self) -> Result<(u64, u64), ()> {
+    pub(super) fn open_general(
+        &self,
+        disconnect: Option<CancellationToken>,
+    ) -> Result<(u64, u64), ()> {
         let mut t = self.table.lock();
         if let Some(id) = t.general
             && let Some(s) = t.streams.get_mut(&id)
@@ -169,11 +180,13 @@ impl Streams {
             }
             // A fresh GET (no Last-Event-ID) gets what no reader has taken yet.
             s.reader = Some(s.taken);
+            s.disconnect = disconnect;
             return Ok((id, s.taken));
         }
         let id = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
         let mut s = Stream::new();
         s.reader = Some(0);
+        s.disconnect = disconnect;
         t.streams.insert(id, s);
         t.general = Some(id);
         Ok((id, 0))
@@ -181,7 +194,12 @@ impl Streams {
 
     /// Attaches a reader to `stream` from `after` (a `Last-Event-ID`). `None` if this
     /// session has no such stream; `Some(Err)` if a reader is attached already.
-    pub(super) fn resume(&self, stream: u64, after: u64) -> Option<Result<(), ()>> {
+    pub(super) fn resume(
+        &self,
+        stream: u64,
+        after: u64,
+        disconnect: Option<CancellationToken>,
+    ) -> Option<Result<(), ()>> {
         let mut t = self.table.lock();
         let s = t.streams.get_mut(&stream)?;
         if s.reader.is_some() {
@@ -189,13 +207,15 @@ impl Streams {
         }
         s.reader = Some(after);
         s.close_reader = false;
+        s.disconnect = disconnect;
         Some(Ok(()))
     }
 
     /// Marks a reader attached from the start (a POST that answers with SSE).
-    pub(super) fn attach(&self, stream: u64) {
+    pub(super) fn attach(&self, stream: u64, disconnect: Option<CancellationToken>) {
         if let Some(s) = self.table.lock().streams.get_mut(&stream) {
             s.reader = Some(0);
+            s.disconnect = disconnect;
         }
     }
 
@@ -259,6 +279,7 @@ impl Streams {
         let drained = s.drained();
         s.reader = None;
         s.waker = None;
+        s.disconnect = None;
         if drained {
             t.streams.remove(&stream);
             t.done.retain(|d| *d != stream);
@@ -381,6 +402,9 @@ impl Streams {
     /// Appends a related (non-final) message, waiting while an attached reader lags a
     /// full buffer behind.
     async fn write(&self, related: Option<&RequestId>, json: Bytes) -> bool {
+        // Waiting past this, the reader is cut off: its connection closes, and the stream
+        // goes on in the replay buffer for a `Last-Event-ID` resumption.
+        let mut give_up: Option<tokio::time::Instant> = None;
         loop {
             let room = self.room.clone();
             let notified = room.notified();
@@ -398,13 +422,33 @@ impl Streams {
                 let full = s
                     .reader
                     .is_some_and(|r| s.next_seq.saturating_sub(r + 1) >= self.limits.replay as u64);
+                let now = tokio::time::Instant::now();
+                let deadline = *give_up.get_or_insert(now + self.limits.slow_reader);
+                if full && now >= deadline {
+                    s.reader = None;
+                    s.waker = None;
+                    s.close_reader = true;
+                    if let Some(cut) = s.disconnect.take() {
+                        cut.cancel();
+                    }
+                    self.limits
+                        .metrics
+                        .reject(crate::observe::metrics::Reject::SlowReader);
+                    tracing::info!("cut off a client that stopped reading its stream");
+                    push(s, json, false, self.limits.replay);
+                    return true;
+                }
                 if !full {
                     push(s, json, false, self.limits.replay);
                     return true;
                 }
                 notified.as_mut().enable();
             }
-            notified.await;
+            let _ = tokio::time::timeout_at(
+                give_up.unwrap_or_else(tokio::time::Instant::now),
+                notified,
+            )
+            .await;
         }
     }
 
@@ -486,12 +530,14 @@ pub(super) fn parse_event_id(text: &str) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
 
-    fn limits() -> StreamLimits {
-        StreamLimits {
+    fn limits() -> Arc<StreamLimits> {
+        Arc::new(StreamLimits {
             replay: 4,
             keep_done: 2,
             json_only: false,
-        }
+            slow_reader: std::time::Duration::from_secs(30),
+            metrics: crate::observe::Metrics::new(),
+        })
     }
 
     fn read_all(s: &Streams, stream: u64, cursor: u64) -> Vec<u64> {

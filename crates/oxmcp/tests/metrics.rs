@@ -1,0 +1,156 @@
+//! `GET /metrics`: parsed as Prometheus text, every name docs/OPERATIONS.md lists is there
+//! (and nothing it does not list), and the figures follow what the clients did.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use oxmcp::model::CallToolResult;
+use oxmcp::transport::http::{HttpOptions, HttpService};
+use oxmcp::{Server, Tool};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+const OPERATIONS: &str = include_str!("../../../docs/OPERATIONS.md");
+
+#[derive(Deserialize, JsonSchema)]
+struct NoArgs {}
+
+/// The metric names of the table under `## Metrics` in docs/OPERATIONS.md.
+fn documented() -> BTreeSet<String> {
+    let section = OPERATIONS
+        .split("\n## Metrics")
+        .nth(1)
+        .expect("OPERATIONS.md has a Metrics section");
+    let section = section.split("\n## ").next().unwrap();
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn scrape(svc: &HttpService, host: &str) -> (StatusCode, String, String) {
+    let req = Request::get("/metrics")
+        .header("host", host)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = svc.handle(req).await;
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn call(svc: &HttpService, id: u64, tool: &str) {
+    let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+        "params":{"name":tool,"arguments":{}}});
+    let req = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let resp = svc.handle(req).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.into_body().collect().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_scrape_parses_and_has_every_documented_metric() {
+    let server = Server::builder("metrics", "0")
+        .tool(Tool::new("echo", "Answers ok.", |_: NoArgs, _| async {
+            Ok(CallToolResult::text("ok"))
+        }))
+        .build();
+    let mut opts = HttpOptions::default().loopback();
+    opts.stateless = true;
+    opts.json_response = true;
+    let svc = HttpService::new(server, opts);
+    call(&svc, 1, "echo").await;
+    call(&svc, 2, "echo").await;
+    // An unknown tool: a JSON-RPC error.
+    call(&svc, 3, "nope").await;
+
+    let (status, ctype, text) = scrape(&svc, "localhost").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    // Sample names, with a histogram's `_bucket`, `_sum` and `_count` read as its own.
+    let present: BTreeSet<String> = parsed
+        .samples
+        .iter()
+        .map(|s| {
+            let m = s.metric.as_str();
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| m.strip_suffix(suffix))
+                .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+                .unwrap_or(m)
+                .to_owned()
+        })
+        .collect();
+    let listed = documented();
+    assert!(listed.len() >= 15, "the table was read: {listed:?}");
+    let missing: Vec<_> = listed.difference(&present).collect();
+    assert!(
+        missing.is_empty(),
+        "documented but not scraped: {missing:?}\n{text}"
+    );
+    let undocumented: Vec<_> = present.difference(&listed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "scraped but not documented: {undocumented:?}"
+    );
+
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        let s = parsed
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+            .unwrap_or_else(|| panic!("no {name}{labels:?}"));
+        match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{other:?}"),
+        }
+    };
+    let calls = |outcome| {
+        value(
+            "oxmcp_requests_total",
+            &[("method", "tools/call"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(calls("ok"), 2.0);
+    assert_eq!(calls("error"), 1.0);
+    assert_eq!(
+        value(
+            "oxmcp_tool_calls_total",
+            &[("tool", "echo"), ("outcome", "ok")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            "oxmcp_request_duration_seconds_count",
+            &[("method", "tools/call")]
+        ),
+        3.0
+    );
+    assert_eq!(value("oxmcp_in_flight_requests", &[]), 0.0);
+    assert!(value("process_resident_memory_bytes", &[]) > 0.0);
+
+    // Behind the Host check: a rebinding page cannot read it.
+    let (status, _, _) = scrape(&svc, "evil.example").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
