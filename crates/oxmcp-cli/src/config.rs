@@ -52,6 +52,18 @@ pub enum Transport {
     Stdio,
 }
 
+/// How `oxmcp serve` writes its log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the request span's fields.
+    Json,
+}
+
 /// The whole configuration of `oxmcp serve`: the file's sections.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -86,6 +98,10 @@ pub struct ServerConfig {
     pub root: Option<PathBuf>,
     /// Log filter for stderr, in tracing's syntax.
     pub log: String,
+    /// `text` or `json` lines.
+    pub log_format: LogFormat,
+    /// Argument names whose values logs show as `<redacted>`.
+    pub redact: Vec<String>,
     /// How long requests in flight may finish once shutdown begins.
     #[serde(with = "duration")]
     pub shutdown_grace: Duration,
@@ -99,6 +115,8 @@ impl Default for ServerConfig {
             path: HttpOptions::default().path.unwrap_or_else(|| "/mcp".into()),
             root: None,
             log: "warn".into(),
+            log_format: LogFormat::Text,
+            redact: ServerOptions::default().redact,
             shutdown_grace: ServerOptions::default().shutdown_grace,
         }
     }
@@ -461,7 +479,11 @@ pub const KEYS: &[Key] = &[
     key("server", "root", Kind::Text, Some("--root"),
         "Serve the files under this directory as read-only resources. Not set: no file resources."),
     key("server", "log", Kind::Text, Some("--log"),
-        "Log filter for stderr, in tracing's syntax (\"info\", \"oxmcp=debug\"). OXMCP_LOG is read too."),
+        "Log filter for stderr, in tracing's syntax (\"info\", \"oxmcp=debug\"). OXMCP_LOG is read too. SIGHUP re-reads it from the file."),
+    key("server", "log_format", Kind::Text, None,
+        "\"text\": one readable line per event. \"json\": one JSON object per line, with the request's span (method, session, tool, outcome)."),
+    key("server", "redact", Kind::List, None,
+        "Argument names (any depth, any case) whose values logs show as \"<redacted>\"; Authorization, Cookie and session-id headers always are."),
     key("server", "shutdown_grace", Kind::Duration, Some("--shutdown-grace-ms"),
         "After SIGTERM or Ctrl-C (HTTP) or the end of stdin (stdio), how long requests in flight may finish before they are aborted."),
     key("http", "allowed_hosts", Kind::List, None,
@@ -988,6 +1010,7 @@ impl Config {
         server.outbound_queue = l.outbound_queue;
         server.page_size = l.page_size;
         server.shutdown_grace = self.server.shutdown_grace;
+        server.redact = self.server.redact.clone();
         server.limits.max_in_flight = l.max_in_flight;
         server.limits.max_pending_outgoing = l.max_pending_outgoing;
         server.limits.request_timeout = l.request_timeout;

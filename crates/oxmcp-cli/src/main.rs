@@ -43,7 +43,7 @@ enum ConfigCommand {
 
 /// The configuration file and the flags that override it (the same for `serve` and
 /// `config check`, so `config check` shows what `serve` would run).
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Overrides {
     /// The TOML configuration file (also `OXMCP_CONFIG`); see docs/CONFIGURATION.md.
     #[arg(long, value_name = "FILE")]
@@ -156,6 +156,36 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// On every SIGHUP, loads the configuration again (file, environment, flags) and applies
+/// its `server.log`; a configuration that does not pass is logged and the filter kept.
+#[cfg(unix)]
+async fn reload_log_on_hangup(args: Overrides, logs: oxmcp_cli::logging::Logs) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch SIGHUP: the log filter stays as it is");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match args.load() {
+            Ok(loaded) => match logs.set(&loaded.config.server.log) {
+                Ok(()) => tracing::warn!(
+                    filter = %loaded.config.server.log,
+                    "SIGHUP: the log filter is now {:?}",
+                    loaded.config.server.log
+                ),
+                Err(e) => tracing::error!("SIGHUP: the log filter stays as it was: {e:#}"),
+            },
+            Err(e) => {
+                for p in e.problems() {
+                    tracing::error!(
+                        "SIGHUP: the configuration does not pass, nothing changed: {p}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Reports a configuration that did not pass, one problem a line, and exits with 2.
 fn config_failed(e: &ConfigError) -> ! {
     for p in e.problems() {
@@ -193,12 +223,7 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         Ok(loaded) => loaded.config,
         Err(e) => config_failed(&e),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.server.log).context("server.log")?,
-        )
-        .init();
+    let logs = oxmcp_cli::logging::install(&config.server.log, config.server.log_format)?;
     let (server_options, http_options) = config.runtime_options();
     let grace = server_options.shutdown_grace;
     let server = oxmcp_cli::demo::server(config.server.root.clone(), server_options)
@@ -206,6 +231,10 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    #[cfg(unix)]
+    rt.spawn(reload_log_on_hangup(args, logs));
+    #[cfg(not(unix))]
+    drop((args, logs));
     match config.server.transport {
         // Nothing but protocol goes to stdout here.
         // On a worker, not on this thread: a driver here would hand every request to a

@@ -110,14 +110,8 @@ impl Messages {
             if self.sse {
                 while let Some(end) = self.buf.find("\n\n") {
                     let event: String = self.buf.drain(..end + 2).collect();
-                    let data: Vec<&str> = event
-                        .lines()
-                        .filter_map(|l| l.strip_prefix("data:"))
-                        .map(str::trim_start)
-                        .collect();
-                    let data = data.join("\n");
-                    if !data.trim().is_empty() {
-                        return Some(serde_json::from_str(&data).unwrap());
+                    if let Some(msg) = oxmcp_testkit::sse_event_json(&event) {
+                        return Some(msg);
                     }
                 }
             }

@@ -671,6 +671,24 @@ impl ClientWireCheck {
     }
 }
 
+/// The JSON message of one SSE event (the text between two blank lines): its `data:`
+/// lines joined; `None` for an event without data (a priming event, a comment).
+pub fn sse_event_json(event: &str) -> Option<Value> {
+    let data: Vec<&str> = event
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim_start)
+        .collect();
+    let data = data.join("\n");
+    if data.trim().is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_str(&data)
+            .unwrap_or_else(|e| panic!("SSE data is not JSON ({e}): {data}")),
+    )
+}
+
 /// A server process that listens on HTTP and printed its URL: killed when dropped.
 pub struct HttpChild {
     child: std::process::Child,

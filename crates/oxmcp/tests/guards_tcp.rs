@@ -3,54 +3,25 @@
 //! reading its stream. Orderings and counts only; no wall-time threshold is asserted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{IpAddr, SocketAddr};
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::tcp::{client, connect, raw_post, start};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use oxmcp::model::CallToolResult;
-use oxmcp::transport::http::{HttpOptions, HttpService, serve};
+use oxmcp::transport::http::{HttpOptions, HttpService};
 use oxmcp::{Server, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
 #[derive(Deserialize, JsonSchema)]
 struct NoArgs {}
-
-/// Serves `svc` on a loopback port until the test ends.
-async fn start(svc: &HttpService) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(
-        listener,
-        svc.clone(),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    addr
-}
-
-/// A TCP connection to `to` from the loopback address `127.0.0.<from>`.
-async fn connect(from: u8, to: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::new(IpAddr::from([127, 0, 0, from]), 0))
-        .unwrap();
-    socket.connect(to).await.unwrap()
-}
-
-/// An HTTP/1 connection from `127.0.0.<from>`.
-async fn client(from: u8, to: SocketAddr) -> SendRequest<Full<Bytes>> {
-    let io = hyper_util::rt::TokioIo::new(connect(from, to).await);
-    let (send, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
-    tokio::spawn(conn);
-    send
-}
 
 fn echo_call() -> Request<Full<Bytes>> {
     let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
@@ -173,17 +144,6 @@ async fn connection_caps_refuse_the_extra_connection_and_serve_the_others() {
 }
 
 /// The bytes of one HTTP/1 request with a JSON body.
-fn raw_post(body: &Value, session: &str) -> Vec<u8> {
-    let body = body.to_string();
-    format!(
-        "POST /mcp HTTP/1.1\r\nhost: localhost\r\naccept: application/json, text/event-stream\r\n\
-         content-type: application/json\r\nmcp-session-id: {session}\r\n\
-         mcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_off_and_the_handler_goes_on() {
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
@@ -240,7 +200,15 @@ async fn a_client_that_stops_reading_is_cut_off_and_the_handler_goes_on() {
     let mut slow = connect(2, addr).await;
     let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
         "name":"flood","arguments":{},"_meta":{"progressToken":"p"}}});
-    slow.write_all(&raw_post(&call, &session)).await.unwrap();
+    slow.write_all(&raw_post(
+        &call,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+    ))
+    .await
+    .unwrap();
     let mut head = [0u8; 512];
     let n = slow.read(&mut head).await.unwrap();
     assert!(

@@ -8,7 +8,9 @@
 //! [`ClientLogLayer`] forwards an event to a client only when the event happened inside
 //! that client's own request span, and only at or above the level the client chose with
 //! `logging/setLevel` (every level until it chooses one). Events outside any request span
-//! (the server's own start-up, other sessions' work) never reach a client.
+//! (the server's own start-up, other sessions' work) never reach a client, and neither
+//! do the events of oxmcp itself (targets `oxmcp::…`): a client sees what its handlers
+//! log, not the server's internals.
 
 use std::cell::Cell;
 use std::fmt;
@@ -20,10 +22,15 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::FilterFn;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::connection::Connection;
+
+/// The target of the request spans (`mcp.request`, at info level): a stderr filter such as
+/// `warn,oxmcp::request=info` puts the span's fields on every line logged inside it.
+pub const SPAN_TARGET: &str = "oxmcp::request";
 
 /// What replaces a redacted value.
 pub const REDACTED: &str = "<redacted>";
@@ -104,6 +111,7 @@ pub(crate) fn request_span(
     method: &str,
 ) -> tracing::Span {
     let span = tracing::info_span!(
+        target: SPAN_TARGET,
         "mcp.request",
         method,
         session = conn.session_id.as_deref().unwrap_or(""),
@@ -146,6 +154,38 @@ impl ClientLogLayer {
     pub fn new() -> Self {
         ClientLogLayer
     }
+
+    /// The filter to put on this layer: the request spans (target [`SPAN_TARGET`]) and
+    /// handlers' events at every level but trace (the client's own level is applied per
+    /// client), nothing from oxmcp or the libraries under the server. Without it every
+    /// `debug!` in the process would be built for this layer to drop.
+    pub fn filter() -> FilterFn<fn(&tracing::Metadata<'_>) -> bool> {
+        FilterFn::new(wanted as fn(&tracing::Metadata<'_>) -> bool)
+            .with_max_level_hint(tracing_subscriber::filter::LevelFilter::DEBUG)
+    }
+}
+
+/// What [`ClientLogLayer::filter`] lets through.
+fn wanted(meta: &tracing::Metadata<'_>) -> bool {
+    if meta.is_span() {
+        return meta.target() == SPAN_TARGET;
+    }
+    let target = meta.target();
+    *meta.level() <= Level::DEBUG
+        && !is_internal(target)
+        && !INTERNAL.iter().any(|lib| {
+            target
+                .strip_prefix(lib)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
+/// Libraries whose events are never a client's business.
+const INTERNAL: &[&str] = &["hyper", "h2", "tokio", "tower", "mio", "rustls", "reqwest"];
+
+/// Whether `target` is oxmcp's own (its events never reach a client).
+fn is_internal(target: &str) -> bool {
+    target == "oxmcp" || target.starts_with("oxmcp::")
 }
 
 thread_local! {
@@ -169,7 +209,7 @@ where
     fn on_new_span(&self, _attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {}
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if FORWARDING.with(Cell::get) {
+        if FORWARDING.with(Cell::get) || is_internal(event.metadata().target()) {
             return;
         }
         let Some(scope) = ctx.event_scope(event) else {

@@ -1,6 +1,8 @@
 //! Shared fixtures for the oxmcp integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod tcp;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
