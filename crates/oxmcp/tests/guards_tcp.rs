@@ -260,3 +260,93 @@ fn echo_call_in(session: &str) -> Request<Full<Bytes>> {
         .insert("mcp-protocol-version", "2025-11-25".parse().unwrap());
     req
 }
+
+/// `metric` once the server has counted up to `want` (a connection's refusal is counted
+/// as its task ends, just after the client saw it closed); bounded.
+async fn metric_reaches(send: &mut SendRequest<Full<Bytes>>, name: &str, labels: &str, want: f64) {
+    let bound = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = metric(send, name, labels).await;
+        if v == want {
+            return;
+        }
+        assert!(
+            v < want && tokio::time::Instant::now() < bound,
+            "{name}{labels} is {v}, wanted {want}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// What the server sent on `tcp` until it closed the connection (bounded).
+async fn until_closed(tcp: &mut tokio::net::TcpStream) -> String {
+    let mut got = Vec::new();
+    let _ended = tokio::time::timeout(Duration::from_secs(120), tcp.read_to_end(&mut got))
+        .await
+        .expect("the server closed the connection");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn request_heads_too_large_too_many_or_too_slow_are_refused_and_counted() {
+    let mut opts = HttpOptions::default().loopback();
+    opts.stateless = true;
+    opts.json_response = true;
+    opts.max_header_bytes = 8 * 1024;
+    opts.max_headers = 20;
+    opts.header_timeout = Duration::from_secs(1);
+    let svc = HttpService::new(echo_server(), opts);
+    let addr = start(&svc).await;
+
+    // A client that trickles its head: it holds its connection, sending nothing more.
+    let mut slow = connect(2, addr).await;
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nhost: localhost\r\n")
+        .await
+        .unwrap();
+    // Another client is served while it holds it.
+    let mut good = client(3, addr).await;
+    assert_eq!(
+        status_and_body(&mut good, echo_call()).await.0,
+        StatusCode::OK
+    );
+
+    // A head over max_header_bytes, and one with more than max_headers headers.
+    let big = format!(
+        "GET /health/live HTTP/1.1\r\nhost: localhost\r\nx-big: {}\r\n\r\n",
+        "b".repeat(16 * 1024)
+    );
+    let mut many = String::from("GET /health/live HTTP/1.1\r\nhost: localhost\r\n");
+    for i in 0..40 {
+        many.push_str(&format!("x-h{i}: {i}\r\n"));
+    }
+    many.push_str("\r\n");
+    for head in [big, many] {
+        let mut tcp = connect(4, addr).await;
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let answer = until_closed(&mut tcp).await;
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    }
+    // The trickling client is cut off once header_timeout has passed.
+    let answer = until_closed(&mut slow).await;
+    assert!(!answer.contains("200 OK"), "{answer:?}");
+    // A fresh connection: an idle one may itself be closed by header_timeout.
+    let mut admin = client(5, addr).await;
+    metric_reaches(
+        &mut admin,
+        "oxmcp_rejections_total",
+        r#"{reason="max_header_bytes"}"#,
+        2.0,
+    )
+    .await;
+    metric_reaches(
+        &mut admin,
+        "oxmcp_rejections_total",
+        r#"{reason="header_timeout"}"#,
+        1.0,
+    )
+    .await;
+    assert_eq!(
+        status_and_body(&mut admin, echo_call()).await.0,
+        StatusCode::OK
+    );
+}

@@ -148,6 +148,27 @@ async fn the_scrape_parses_and_has_every_documented_metric() {
         3.0
     );
     assert_eq!(value("oxmcp_in_flight_requests", &[]), 0.0);
+    // Every rejection reason is a row's reason in the Limits table.
+    let limits = OPERATIONS
+        .split("\n## Limits")
+        .nth(1)
+        .expect("OPERATIONS.md has a Limits section");
+    let reasons: BTreeSet<&str> = parsed
+        .samples
+        .iter()
+        .filter(|s| s.metric == "oxmcp_rejections_total")
+        .filter_map(|s| s.labels.get("reason"))
+        .collect();
+    assert!(reasons.len() >= 16, "{reasons:?}");
+    for reason in reasons {
+        assert!(
+            limits.lines().any(|l| l.starts_with('|')
+                && l.rsplit('|')
+                    .nth(1)
+                    .is_some_and(|cell| cell.contains(&format!("`{reason}`")))),
+            "reason {reason} has no row in OPERATIONS.md's Limits table"
+        );
+    }
     assert!(value("process_resident_memory_bytes", &[]) > 0.0);
 
     // Behind the Host check: a rebinding page cannot read it.

@@ -144,10 +144,16 @@ pub enum Reject {
     BreakerOpen,
     /// `http.slow_reader_timeout`: a client stopped reading its stream.
     SlowReader,
+    /// `http.max_header_bytes` or `http.max_headers`: a request head too large (hyper
+    /// reports both as one error; the client got 431).
+    HeaderBytes,
+    /// `http.header_timeout`: a client took too long to send its first request head (an
+    /// idle keep-alive connection closed by the same timeout is not counted).
+    HeaderTimeout,
 }
 
 impl Reject {
-    const ALL: [Reject; 14] = [
+    const ALL: [Reject; 16] = [
         Reject::Connections,
         Reject::ConnectionsPerIp,
         Reject::Sessions,
@@ -162,6 +168,8 @@ impl Reject {
         Reject::Timeout,
         Reject::BreakerOpen,
         Reject::SlowReader,
+        Reject::HeaderBytes,
+        Reject::HeaderTimeout,
     ];
 
     /// The `reason` label.
@@ -181,6 +189,8 @@ impl Reject {
             Reject::Timeout => "timeout",
             Reject::BreakerOpen => "breaker_open",
             Reject::SlowReader => "slow_reader",
+            Reject::HeaderBytes => "max_header_bytes",
+            Reject::HeaderTimeout => "header_timeout",
         }
     }
 }

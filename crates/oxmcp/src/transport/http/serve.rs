@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::{HeaderValue, Request, StatusCode};
@@ -148,17 +148,29 @@ pub async fn serve(
                 let kill = tokio_util::sync::CancellationToken::new();
                 let svc = TowerToHyperService::new(service.clone());
                 let disconnect = kill.clone();
+                // Whether a whole request head arrived: hyper's header timeout also closes an
+                // idle keep-alive connection, which is no refusal.
+                let served = Arc::new(AtomicBool::new(false));
+                let saw = served.clone();
                 let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                    saw.store(true, Ordering::Relaxed);
                     req.extensions_mut().insert(ClientAddr(peer));
                     req.extensions_mut().insert(Disconnect(disconnect.clone()));
                     hyper::service::Service::call(&svc, req)
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
+                let metrics = metrics.clone();
                 tokio::spawn(async move {
                     let _slot = slot;
                     tokio::select! {
                         r = conn => if let Err(e) = r {
+                            // The head bounds are hyper's; count what they refused.
+                            if e.is_parse_too_large() {
+                                metrics.reject(Reject::HeaderBytes);
+                            } else if e.is_timeout() && !served.load(Ordering::Relaxed) {
+                                metrics.reject(Reject::HeaderTimeout);
+                            }
                             tracing::debug!("connection ended with an error: {e}");
                         },
                         () = kill.cancelled() => {
