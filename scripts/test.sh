@@ -16,6 +16,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
         exit 1
     fi
 fi
+scripts/setup-promtool.sh # promtool checks deploy/prometheus (tests/deploy_kit.rs)
 # One build profile for everything (release code with debug assertions): see Cargo.toml.
 # --all-targets also builds the criterion benches and runs each once (criterion's test
 # mode); it leaves out the doc tests, which run after.

@@ -7,10 +7,16 @@
 //! - [`LineClient`]: a newline-delimited JSON client over any async reader/writer (an
 //!   in-memory duplex in tests, a child's stdio), checking every message it receives.
 //!
-//! It deliberately does not depend on `oxmcp`, so tests of every crate can use it.
+//! - [`fuzz`] (feature `fuzz`, on by default): the entries of the fuzz targets in `fuzz/`,
+//!   which the corpus replay test (`tests/fuzz_corpus.rs`) runs on stable.
+//!
+//! Without its `fuzz` feature it does not depend on `oxmcp`, so tests of every crate can
+//! use it cheaply (the workspace depends on it without the feature).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod alloc;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -789,4 +795,16 @@ pub fn conformance_checks(dir: &std::path::Path) -> Vec<(String, String, String,
         }
     }
     out
+}
+
+/// Lets the runtime run until `cond` holds: yields between checks, so it also works under
+/// a paused clock. Bounded: panics rather than hangs when the condition never holds.
+pub async fn until(cond: impl Fn() -> bool) {
+    for _ in 0..100_000 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the condition never held");
 }

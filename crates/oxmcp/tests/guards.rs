@@ -16,6 +16,7 @@ use oxmcp::model::CallToolResult;
 use oxmcp::server::ServerOptions;
 use oxmcp::transport::http::{ClientAddr, HttpBody, HttpOptions, HttpService};
 use oxmcp::{Error, Server, Tool};
+use oxmcp_testkit::until;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -209,17 +210,6 @@ fn setup(opts: ServerOptions, http: HttpOptions) -> (HttpService, Arc<Probe>) {
     let probe = Arc::new(Probe::default());
     let svc = HttpService::new(server(opts, probe.clone()), http);
     (svc, probe)
-}
-
-/// Lets the runtime run until `cond` holds (bounded: fails rather than hangs).
-async fn until(cond: impl Fn() -> bool) {
-    for _ in 0..100_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("the condition never held");
 }
 
 #[tokio::test]

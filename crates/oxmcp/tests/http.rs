@@ -13,6 +13,7 @@ use http::StatusCode;
 use oxmcp::model::CallToolResult;
 use oxmcp::server::{Server, Tool};
 use oxmcp::transport::http::{HttpOptions, HttpService};
+use oxmcp_testkit::until;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -128,17 +129,6 @@ fn call(id: u64, name: &str, args: Value, progress: bool) -> Value {
         params["_meta"] = json!({ "progressToken": format!("p{id}") });
     }
     json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":params})
-}
-
-/// Lets the runtime run until `cond` holds (bounded: fails rather than hangs).
-async fn until(cond: impl Fn() -> bool) {
-    for _ in 0..100_000 {
-        if cond() {
-            return;
-        }
-        tokio::task::yield_now().await;
-    }
-    panic!("the condition never held");
 }
 
 /// The request with header `name` set to `value` (replacing the default).

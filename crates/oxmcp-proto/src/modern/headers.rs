@@ -10,8 +10,9 @@
 //! `Mcp-Method` is required on every request, `Mcp-Name` on the methods that name a target.
 //! A value is sent as is when it is visible ASCII without leading or trailing spaces;
 //! otherwise as `=?base64?{standard base64 of the UTF-8 bytes}?=`. Integers are written in
-//! decimal, booleans as `true`/`false`. A server undoes the wrapper and trims whitespace
-//! before comparing; any disagreement is -32020.
+//! decimal, booleans as `true`/`false`. A server trims the header value (as HTTP does),
+//! undoes the wrapper and compares the text with the body's value exactly (the wrapper is
+//! what keeps spaces at the ends); any disagreement is -32020.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -222,7 +223,7 @@ pub fn check_named(
             ));
         };
         match decode(&h) {
-            Some(n) if n == expected.trim() => {}
+            Some(n) if n == expected => {}
             Some(_) => {
                 return mismatch(format!(
                     "the Mcp-Name header ({h:?}) differs from the body's name ({expected:?})"
@@ -264,7 +265,7 @@ pub fn check_named(
                 ));
             }
             (Some(v), Some(h)) => match decode(&h) {
-                Some(d) if d == v.trim() => {}
+                Some(d) if d == v => {}
                 Some(_) => {
                     return mismatch(format!(
                         "the Mcp-Param-{suffix} header ({h:?}) differs from the argument {arg:?} ({v:?})"
@@ -293,8 +294,47 @@ mod tests {
         assert_eq!(decode("=?base64?5pel5pys?=").as_deref(), Some("日本"));
         assert_eq!(decode("  spaced  ").as_deref(), Some("spaced"));
         assert_eq!(decode("=?base64?***?="), None);
-        for s in ["a b", "x\ny", "=?base64?x?=", ""] {
-            assert_eq!(decode(&encode(s)).as_deref(), Some(s.trim()));
+        for s in ["a b", "x\ny", "=?base64?x?=", "", " padded ", "\tx"] {
+            assert_eq!(decode(&encode(s)).as_deref(), Some(s));
         }
+    }
+
+    #[test]
+    fn values_with_spaces_at_the_ends_pass_the_check_as_a_client_writes_them() {
+        // Found by the fuzz target `era` (fuzz/regressions/era/): the body's value was
+        // trimmed before the comparison, so a wrapped " x" never matched.
+        let params =
+            RawValue::from_string(r#"{"name":" echo ","arguments":{"region":" eu "}}"#.to_owned())
+                .unwrap();
+        let schema: Map<String, Value> = serde_json::from_str(
+            r#"{"properties":{"region":{"type":"string","x-mcp-header":"Region"}}}"#,
+        )
+        .unwrap();
+        let written = |name: &str, region: &str| {
+            let (name, region) = (encode(name), encode(region));
+            move |h: &str| match h {
+                METHOD => Some("tools/call".to_owned()),
+                NAME => Some(name.clone()),
+                "mcp-param-region" => Some(region.clone()),
+                _ => None,
+            }
+        };
+        let check_with = |name, region| {
+            check(
+                "tools/call",
+                Some(&params),
+                Some(&schema),
+                written(name, region),
+            )
+        };
+        assert_eq!(check_with(" echo ", " eu "), Ok(()));
+        assert!(
+            check_with("echo", " eu ").is_err(),
+            "a trimmed name is another name"
+        );
+        assert!(
+            check_with(" echo ", "eu").is_err(),
+            "a trimmed value is another value"
+        );
     }
 }

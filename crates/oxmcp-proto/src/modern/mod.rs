@@ -85,13 +85,13 @@ pub fn is_modern_version(v: &str) -> bool {
 // object is needed fails the probe (and so reads as legacy).
 #[derive(Deserialize)]
 struct Probe {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     params: Option<ParamsProbe>,
 }
 
 #[derive(Deserialize)]
 struct ParamsProbe {
-    #[serde(rename = "_meta", default)]
+    #[serde(rename = "_meta", default, deserialize_with = "object")]
     meta: Option<MetaProbe>,
 }
 
@@ -99,6 +99,31 @@ struct ParamsProbe {
 struct MetaProbe {
     #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
     version: Option<serde::de::IgnoredAny>,
+}
+
+/// An object read as `T`, or `None` for null; anything else fails. (A derived struct
+/// alone would also take an array, field by field: `"_meta": ["…"]` read as a `_meta`
+/// holding the key, and the era then hung on whether the body had an escape for the quick
+/// look to give up on.)
+fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(Object(std::marker::PhantomData))
 }
 
 /// Whether the body's `params._meta` carries the modern protocol-version key (whatever
@@ -110,11 +135,13 @@ fn has_version_key(body: &[u8]) -> bool {
     if !KEY.may_be_in_json(body) {
         return false;
     }
-    serde_json::from_slice::<Probe>(body).is_ok_and(|p| {
-        p.params
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let probe = object::<_, Probe>(&mut de).ok().flatten();
+    de.end().is_ok()
+        && probe
+            .and_then(|p| p.params)
             .and_then(|p| p.meta)
             .is_some_and(|m| m.version.is_some())
-    })
 }
 
 /// The era of one incoming message: modern when its `params._meta` carries the protocol
@@ -154,5 +181,24 @@ mod tests {
         assert_eq!(era_of(escaped, None), Era::Modern);
         let unicode = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocol\u0056ersion":"2026-07-28"}}}"#;
         assert_eq!(era_of(unicode, None), Era::Modern);
+    }
+
+    #[test]
+    fn an_array_never_stands_for_an_object_on_the_way_to_the_key() {
+        // Found by the fuzz target `era` (fuzz/regressions/era/): serde's derived structs
+        // also read arrays, so these were modern, but only with an escape somewhere.
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":["io.modelcontextprotocol/protocolVersion"]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools\/list","params":[[1]]}"#,
+            r#"[{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}]"#,
+            r#"{"params":{"_meta":{"io.modelcontextprotocol/protocolVersion":1}}} trailing"#,
+        ] {
+            assert_eq!(era_of(body.as_bytes(), None), Era::Legacy, "{body}");
+        }
+        let null = br#"{"params":null,"x":"\u0041"}"#;
+        assert_eq!(era_of(null, None), Era::Legacy);
+        let key =
+            br#"{"params":{"_meta":{"io.modelcontextprotocol/protocolVersion":1}},"x":"\u0041"}"#;
+        assert_eq!(era_of(key, None), Era::Modern);
     }
 }

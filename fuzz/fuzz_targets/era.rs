@@ -1,0 +1,4 @@
+//! Fuzz target `era`: see `oxmcp_testkit::fuzz::era` for the input format and the checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oxmcp_testkit::fuzz::era(data));
