@@ -13,13 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use oxmcp::model::CallToolResult;
-use oxmcp::transport::http::{HttpOptions, HttpService};
-use oxmcp::{Server, Tool};
-use schemars::JsonSchema;
+mod common;
+
+use common::scrape;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -464,62 +461,22 @@ fn the_dashboard_has_its_variables_and_uses_them() {
 // ---------------------------------------------------------------------------------------
 // Against a real scrape.
 
-#[derive(Deserialize, JsonSchema)]
-struct NoArgs {}
-
-async fn call(svc: &HttpService, id: u64, tool: &str) {
-    let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
-        "params":{"name":tool,"arguments":{}}});
-    let req = Request::post("/mcp")
-        .header("host", "localhost")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let resp = svc.handle(req).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.into_body().collect().await.unwrap();
-}
-
 /// The text of `GET /metrics` from a server that answered two calls and one error.
 async fn scrape() -> String {
-    let server = Server::builder("deploy-kit", "0")
-        .tool(Tool::new("echo", "Answers ok.", |_: NoArgs, _| async {
-            Ok(CallToolResult::text("ok"))
-        }))
-        .build();
-    let mut opts = HttpOptions::default().loopback();
-    opts.stateless = true;
-    opts.json_response = true;
-    let svc = HttpService::new(server, opts);
-    call(&svc, 1, "echo").await;
-    call(&svc, 2, "echo").await;
-    call(&svc, 3, "nope").await;
-    let req = Request::get("/metrics")
-        .header("host", "localhost")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = svc.handle(req).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8(body.to_vec()).unwrap()
+    let svc = scrape::echo_service("deploy-kit");
+    scrape::call(&svc, 1, "echo").await;
+    scrape::call(&svc, 2, "echo").await;
+    scrape::call(&svc, 3, "nope").await;
+    let (status, _, text) = scrape::scrape(&svc, "localhost").await;
+    assert_eq!(status, StatusCode::OK);
+    text
 }
 
 #[tokio::test]
 async fn every_name_the_kit_uses_is_in_a_scrape() {
     let text = scrape().await;
     let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
-    let histogram = |base: &str| text.contains(&format!("# TYPE {base} histogram"));
-    // A histogram's `_bucket`, `_sum` and `_count` read as the histogram.
-    let family = |name: &str| -> String {
-        ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|suffix| name.strip_suffix(suffix))
-            .filter(|base| histogram(base))
-            .unwrap_or(name)
-            .to_owned()
-    };
+    let family = |name: &str| scrape::family(&text, name).to_owned();
     let present: BTreeSet<String> = parsed.samples.iter().map(|s| family(&s.metric)).collect();
     assert!(present.len() >= 15, "the scrape was read: {present:?}");
 

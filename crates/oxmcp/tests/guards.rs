@@ -3,6 +3,8 @@
 //! Orderings only: no wall-time threshold is asserted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -173,14 +175,8 @@ fn is_echo(a: &Answer) -> bool {
 /// The value of sample `name` with `labels` in a `/metrics` scrape (parsed as the
 /// Prometheus text format).
 async fn metric(svc: &HttpService, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let req = Request::get("/metrics")
-        .header("host", "localhost")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = svc.handle(req).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let text = resp.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8(text.to_vec()).unwrap();
+    let (status, _, text) = common::scrape::scrape(svc, "localhost").await;
+    assert_eq!(status, StatusCode::OK);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let sample = scrape
         .samples

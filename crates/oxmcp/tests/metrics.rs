@@ -4,20 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use oxmcp::model::CallToolResult;
-use oxmcp::transport::http::{HttpOptions, HttpService};
-use oxmcp::{Server, Tool};
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::json;
+mod common;
+
+use common::scrape::{call, echo_service, family, scrape};
+use http::StatusCode;
 
 const OPERATIONS: &str = include_str!("../../../docs/OPERATIONS.md");
-
-#[derive(Deserialize, JsonSchema)]
-struct NoArgs {}
 
 /// The metric names of the table under `## Metrics` in docs/OPERATIONS.md.
 fn documented() -> BTreeSet<String> {
@@ -34,48 +26,9 @@ fn documented() -> BTreeSet<String> {
         .collect()
 }
 
-async fn scrape(svc: &HttpService, host: &str) -> (StatusCode, String, String) {
-    let req = Request::get("/metrics")
-        .header("host", host)
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = svc.handle(req).await;
-    let status = resp.status();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, ctype, String::from_utf8(body.to_vec()).unwrap())
-}
-
-async fn call(svc: &HttpService, id: u64, tool: &str) {
-    let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
-        "params":{"name":tool,"arguments":{}}});
-    let req = Request::post("/mcp")
-        .header("host", "localhost")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let resp = svc.handle(req).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.into_body().collect().await.unwrap();
-}
-
 #[tokio::test]
 async fn the_scrape_parses_and_has_every_documented_metric() {
-    let server = Server::builder("metrics", "0")
-        .tool(Tool::new("echo", "Answers ok.", |_: NoArgs, _| async {
-            Ok(CallToolResult::text("ok"))
-        }))
-        .build();
-    let mut opts = HttpOptions::default().loopback();
-    opts.stateless = true;
-    opts.json_response = true;
-    let svc = HttpService::new(server, opts);
+    let svc = echo_service("metrics");
     call(&svc, 1, "echo").await;
     call(&svc, 2, "echo").await;
     // An unknown tool: a JSON-RPC error.
@@ -89,15 +42,7 @@ async fn the_scrape_parses_and_has_every_documented_metric() {
     let present: BTreeSet<String> = parsed
         .samples
         .iter()
-        .map(|s| {
-            let m = s.metric.as_str();
-            ["_bucket", "_sum", "_count"]
-                .iter()
-                .find_map(|suffix| m.strip_suffix(suffix))
-                .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
-                .unwrap_or(m)
-                .to_owned()
-        })
+        .map(|s| family(&text, &s.metric).to_owned())
         .collect();
     let listed = documented();
     assert!(listed.len() >= 15, "the table was read: {listed:?}");

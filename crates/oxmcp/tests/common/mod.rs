@@ -1,6 +1,7 @@
 //! Shared fixtures for the oxmcp integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod scrape;
 pub mod tcp;
 
 use std::collections::HashMap;
