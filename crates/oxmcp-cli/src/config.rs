@@ -21,7 +21,7 @@ use std::time::Duration;
 use oxmcp::guard::{BreakerPolicy, Rate};
 use oxmcp::proto::modern::model::{CacheHint, CacheScope};
 use oxmcp::server::ServerOptions;
-use oxmcp::transport::http::HttpOptions;
+use oxmcp::transport::http::{ClientAuth, HttpOptions, TlsOptions};
 use serde::{Deserialize, Serialize};
 
 /// The longest duration any key accepts: 365 days.
@@ -38,7 +38,7 @@ pub const CONFIG_ENV: &str = "OXMCP_CONFIG";
 pub const LOG_ENV: &str = "OXMCP_LOG";
 
 /// The sections of the file, in order.
-pub const SECTIONS: [&str; 5] = ["server", "http", "limits", "tasks", "modern"];
+pub const SECTIONS: [&str; 6] = ["server", "http", "tls", "limits", "tasks", "modern"];
 
 /// Which transport `oxmcp serve` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -73,6 +73,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[http]`: the Streamable HTTP transport.
     pub http: HttpConfig,
+    /// `[tls]`: HTTPS on the listener, optionally with client certificates.
+    pub tls: TlsConfig,
     /// `[limits]`: per-session bounds of every transport.
     pub limits: LimitsConfig,
     /// `[tasks]`: bounds of 2025-11-25 tasks.
@@ -231,6 +233,52 @@ impl Default for HttpConfig {
             slow_reader_timeout: d.slow_reader_timeout,
         }
     }
+}
+
+/// `[tls]`: HTTPS on `server.listen` (the fields of [`TlsOptions`] and how often the
+/// files are looked at). Without `cert` the listener speaks plain HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// PEM file with the private key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// PEM file with the CAs that sign client certificates (mTLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+    /// Whether a client certificate is required when `client_ca` is set.
+    pub client_auth: TlsClientAuth,
+    /// How often the files are read to reload changed ones (`None`: only on SIGHUP).
+    #[serde(with = "duration_or_off")]
+    pub watch_interval: Option<Duration>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: None,
+            key: None,
+            client_ca: None,
+            client_auth: TlsClientAuth::Required,
+            watch_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// `tls.client_auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TlsClientAuth {
+    /// A client without a certificate signed by `client_ca` is refused in the handshake.
+    #[default]
+    Required,
+    /// A client may connect without a certificate (and then has no principal).
+    Optional,
 }
 
 /// `[limits]`: [`ServerOptions`] and its `SessionLimits`: per-session bounds, and the
@@ -540,6 +588,16 @@ pub const KEYS: &[Key] = &[
         "Answer GET /metrics with the server's metrics (OpenMetrics text), after the Host and Origin checks; when false, it gets 404."),
     key("http", "drain_delay", Kind::Duration, None,
         "On SIGTERM or Ctrl-C, how long /health/ready answers 503 while new connections are still accepted, so a load balancer stops sending clients before the listener closes; then the shutdown_grace drain begins."),
+    key("tls", "cert", Kind::Text, None,
+        "PEM file with the server's certificate chain, leaf first. Set (with key): the listener speaks HTTPS only (TLS 1.2 and 1.3), and plain HTTP gets 400. Not set: plain HTTP."),
+    key("tls", "key", Kind::Text, None,
+        "PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1)."),
+    key("tls", "client_ca", Kind::Text, None,
+        "PEM file with the CA certificates that sign client certificates (mTLS); a client certificate's subject (\"CN=alice,O=Example\") becomes the principal of http.rate_per_principal. Not set: no client certificates are asked for."),
+    key("tls", "client_auth", Kind::Text, None,
+        "With client_ca: \"required\" (a client without a valid certificate is refused in the handshake) or \"optional\" (one without a certificate is served, without a principal)."),
+    key("tls", "watch_interval", Kind::DurationOrOff, None,
+        "How often the three files are read; changed files are loaded for new connections while open ones keep theirs, and files that do not load leave the old certificate in place (logged, and counted in oxmcp_tls_reloads_total). SIGHUP reloads too. \"off\": only SIGHUP (at least 1s otherwise)."),
     key("limits", "max_line", Kind::Integer, Some("--max-line-bytes"),
         "The longest message line of stdio, in bytes (at least 1024); a longer one is skipped and answered with -32600 naming the limit."),
     key("limits", "outbound_queue", Kind::Integer, None,
@@ -655,6 +713,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(problems: Vec<String>) -> Self {
+        ConfigError { problems }
+    }
+
+    /// An error of these problems (one sentence each, naming the key).
+    pub fn from_problems(problems: Vec<String>) -> Self {
         ConfigError { problems }
     }
 
@@ -951,6 +1014,41 @@ impl Config {
                 "must be more than 0s, e.g. \"500ms\"".into(),
             ));
         }
+        let tls = &self.tls;
+        match (&tls.cert, &tls.key) {
+            (Some(_), None) => p.push((
+                "tls.key",
+                "is not set but tls.cert is: set both (the certificate and its private key), or neither for plain HTTP".into(),
+            )),
+            (None, Some(_)) => p.push((
+                "tls.cert",
+                "is not set but tls.key is: set both (the certificate and its private key), or neither for plain HTTP".into(),
+            )),
+            _ => {}
+        }
+        if tls.client_ca.is_some() && tls.cert.is_none() {
+            p.push((
+                "tls.client_ca",
+                "is set but tls.cert is not: client certificates need TLS; set tls.cert and tls.key".into(),
+            ));
+        }
+        if tls.cert.is_some() && s.transport == Transport::Stdio {
+            p.push((
+                "tls.cert",
+                "is set but server.transport is \"stdio\": TLS is for the HTTP listener; remove [tls] or serve HTTP".into(),
+            ));
+        }
+        if let Some(every) = tls.watch_interval
+            && every < Duration::from_secs(1)
+        {
+            p.push((
+                "tls.watch_interval",
+                format!(
+                    "must be at least 1s (or \"off\"), got {}",
+                    fmt_duration(every)
+                ),
+            ));
+        }
         let m = &self.modern;
         for (key, secret) in [
             ("modern.state_key", &m.state_key),
@@ -986,6 +1084,23 @@ impl Config {
             ));
         }
         p
+    }
+
+    /// The listener's TLS files, when `tls.cert` is set.
+    pub fn tls_options(&self) -> Option<TlsOptions> {
+        let t = &self.tls;
+        let (cert, key) = (t.cert.as_ref()?, t.key.as_ref()?);
+        let opts = TlsOptions::new(cert, key);
+        Some(match &t.client_ca {
+            Some(ca) => opts.client_ca(
+                ca,
+                match t.client_auth {
+                    TlsClientAuth::Required => ClientAuth::Required,
+                    TlsClientAuth::Optional => ClientAuth::Optional,
+                },
+            ),
+            None => opts,
+        })
     }
 
     /// The hosts `Host` may name, as served: `None` for any.
@@ -1114,6 +1229,15 @@ impl Config {
                 match values.get(section).and_then(|t| t.get(k.name)) {
                     Some(v) => out.push_str(&format!("{} = {v}\n", k.name)),
                     None if k.name == "root" => out.push_str("# root = \"/srv/mcp-files\"\n"),
+                    None if k.section == "tls" => out.push_str(&format!(
+                        "# {} = \"/etc/oxmcp/tls/{}\"\n",
+                        k.name,
+                        match k.name {
+                            "cert" => "server.crt",
+                            "key" => "server.key",
+                            _ => "clients-ca.crt",
+                        }
+                    )),
                     None if k.name == "allowed_hosts" => {
                         out.push_str("# allowed_hosts = [\"mcp.example.com\"]\n")
                     }
@@ -1862,6 +1986,9 @@ mod tests {
         c.server.root = Some("/".into());
         c.http.allowed_hosts = Some(vec![]);
         c.modern.state_key = Some(Secret("k".repeat(32)));
+        c.tls.cert = Some("c".into());
+        c.tls.key = Some("k".into());
+        c.tls.client_ca = Some("ca".into());
         c.modern.previous_state_key = Some(Secret("p".repeat(32)));
         let values = section_values(&c);
         let fields: usize = values.values().map(|t| t.len()).sum();
@@ -1883,6 +2010,57 @@ mod tests {
         assert_eq!(l.config.http.max_body, 4096);
         assert_eq!(l.config.server.log, "debug");
         assert_eq!(l.origins["http.max_body"], Origin::Flag("--x".into()));
+    }
+
+    #[test]
+    fn tls_keys_come_in_pairs_and_map_to_the_listener_options() {
+        let e = load(
+            "[tls]\ncert = \"/c.pem\"\nwatch_interval = \"10ms\"\n",
+            &[],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tls.key: is not set but tls.cert is"), "{e}");
+        assert!(e.contains("tls.watch_interval: must be at least 1s"), "{e}");
+        let e = load("[tls]\nclient_ca = \"/ca.pem\"\n", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tls.client_ca: is set but tls.cert is not"),
+            "{e}"
+        );
+        let e = load(
+            "[server]\ntransport = \"stdio\"\n[tls]\ncert = \"/c\"\nkey = \"/k\"\n",
+            &[],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("tls.cert: is set but server.transport is \"stdio\""),
+            "{e}"
+        );
+        let e = load("[tls]\nclient_auth = \"maybe\"\n", &[], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("client_auth"), "{e}");
+
+        assert_eq!(Config::default().tls_options(), None);
+        let l = load(
+            "[tls]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\nwatch_interval = \"off\"\n",
+            &[
+                ("OXMCP_TLS_CLIENT_CA", "/ca.pem"),
+                ("OXMCP_TLS_CLIENT_AUTH", "optional"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(l.config.tls.watch_interval, None);
+        assert_eq!(
+            l.config.tls_options(),
+            Some(TlsOptions::new("/c.pem", "/k.pem").client_ca("/ca.pem", ClientAuth::Optional))
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! `oxmcp`: serve MCP servers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use oxmcp::transport::http::{HttpService, serve as serve_http, shutdown_signal};
+use oxmcp::transport::http::{HttpService, Tls, serve as serve_http, serve_tls, shutdown_signal};
 use oxmcp_cli::config::{CONFIG_ENV, Config, ConfigError, Flag, Loaded, Transport};
 
 /// The exit status of a configuration that does not pass its checks.
@@ -156,16 +157,48 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// On every SIGHUP, loads the configuration again (file, environment, flags) and applies
-/// its `server.log`; a configuration that does not pass is logged and the filter kept.
+/// On every SIGHUP, reloads the TLS files (if any: changed ones are swapped in for new
+/// connections), loads the configuration again (file, environment, flags) and applies its
+/// `server.log`; a configuration that does not pass is logged and the filter kept.
+/// The handler is installed before this returns (so a SIGHUP after the URL is printed
+/// never finds the default action, which ends the process); the loop is the future.
 #[cfg(unix)]
-async fn reload_log_on_hangup(args: Overrides, logs: oxmcp_cli::logging::Logs) {
+fn reload_on_hangup(
+    args: Overrides,
+    logs: oxmcp_cli::logging::Logs,
+    tls: Option<Arc<Tls>>,
+) -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot watch SIGHUP: the log filter stays as it is");
-        return;
-    };
+    let hup = signal(SignalKind::hangup());
+    async move {
+        let Ok(mut hup) = hup else {
+            tracing::warn!(
+                "cannot watch SIGHUP: the log filter and the TLS files stay as they are"
+            );
+            return;
+        };
+        hangups(&mut hup, args, logs, tls).await;
+    }
+}
+
+#[cfg(unix)]
+async fn hangups(
+    hup: &mut tokio::signal::unix::Signal,
+    args: Overrides,
+    logs: oxmcp_cli::logging::Logs,
+    tls: Option<Arc<Tls>>,
+) {
     while hup.recv().await.is_some() {
+        if let Some(tls) = tls.clone() {
+            match tokio::task::spawn_blocking(move || tls.reload()).await {
+                Ok(Ok(true)) => tracing::warn!("SIGHUP: reloaded the TLS certificate"),
+                Ok(Ok(false)) => tracing::info!("SIGHUP: the TLS files are unchanged"),
+                Ok(Err(e)) => {
+                    tracing::error!("SIGHUP: TLS reload failed, the old certificate stays: {e}")
+                }
+                Err(e) => tracing::error!("SIGHUP: the TLS reload task failed: {e}"),
+            }
+        }
         match args.load() {
             Ok(loaded) => match logs.set(&loaded.config.server.log) {
                 Ok(()) => tracing::warn!(
@@ -223,6 +256,11 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         Ok(loaded) => loaded.config,
         Err(e) => config_failed(&e),
     };
+    // Files that do not load are a configuration problem: named, and exit 2.
+    let tls = match config.tls_options().map(Tls::load).transpose() {
+        Ok(tls) => tls,
+        Err(e) => config_failed(&ConfigError::from_problems(vec![e.to_string()])),
+    };
     let logs = oxmcp_cli::logging::install(&config.server.log, config.server.log_format)?;
     let (server_options, http_options) = config.runtime_options();
     let grace = server_options.shutdown_grace;
@@ -232,7 +270,10 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     #[cfg(unix)]
-    rt.spawn(reload_log_on_hangup(args, logs));
+    rt.spawn({
+        let _in = rt.enter();
+        reload_on_hangup(args, logs, tls.clone())
+    });
     #[cfg(not(unix))]
     drop((args, logs));
     match config.server.transport {
@@ -250,10 +291,22 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
                 .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
             let local = listener.local_addr().context("the listening address")?;
             let service = HttpService::new(server, http_options);
-            println!("oxmcp: serving MCP at http://{local}{}", config.server.path);
-            serve_http(listener, service, shutdown_signal(), grace)
+            let Some(tls) = tls else {
+                println!("oxmcp: serving MCP at http://{local}{}", config.server.path);
+                return serve_http(listener, service, shutdown_signal(), grace)
+                    .await
+                    .context("serving HTTP");
+            };
+            if let Some(every) = config.tls.watch_interval {
+                tokio::spawn(tls.clone().watch(every));
+            }
+            println!(
+                "oxmcp: serving MCP at https://{local}{}",
+                config.server.path
+            );
+            serve_tls(listener, service, tls, shutdown_signal(), grace)
                 .await
-                .context("serving HTTP")
+                .context("serving HTTPS")
         })?,
         _ => anyhow::bail!("this build of oxmcp does not serve that transport"),
     }

@@ -17,6 +17,8 @@
 pub mod alloc;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+#[cfg(feature = "pki")]
+pub mod pki;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -150,10 +150,13 @@ pub enum Reject {
     /// `http.header_timeout`: a client took too long to send its first request head (an
     /// idle keep-alive connection closed by the same timeout is not counted).
     HeaderTimeout,
+    /// A TLS handshake failed: plain HTTP on the TLS port, no or a bad client
+    /// certificate, no shared protocol version or cipher.
+    TlsHandshake,
 }
 
 impl Reject {
-    const ALL: [Reject; 16] = [
+    const ALL: [Reject; 17] = [
         Reject::Connections,
         Reject::ConnectionsPerIp,
         Reject::Sessions,
@@ -170,6 +173,7 @@ impl Reject {
         Reject::SlowReader,
         Reject::HeaderBytes,
         Reject::HeaderTimeout,
+        Reject::TlsHandshake,
     ];
 
     /// The `reason` label.
@@ -191,6 +195,7 @@ impl Reject {
             Reject::SlowReader => "slow_reader",
             Reject::HeaderBytes => "max_header_bytes",
             Reject::HeaderTimeout => "header_timeout",
+            Reject::TlsHandshake => "tls_handshake",
         }
     }
 }
@@ -255,6 +260,9 @@ struct Inner {
     tool_calls: Family<Labels, Counter>,
     tool_durations: Family<Labels, Histogram>,
     breaker_states: Family<Labels, Gauge>,
+    /// `[ok, error]`.
+    tls_reloads: [Counter; 2],
+    tls_not_after: Gauge,
 }
 
 impl Default for Metrics {
@@ -305,6 +313,17 @@ impl Metrics {
             "A tool's circuit breaker: 0 closed, 1 open, 2 half-open.",
             breaker_states.clone(),
         );
+        let tls_reloads_family = Family::<Labels, Counter>::default();
+        registry.register(
+            "oxmcp_tls_reloads",
+            "Reloads of the TLS certificate that found changed files, by outcome (ok: swapped in; error: the old one stays).",
+            tls_reloads_family.clone(),
+        );
+        let tls_reloads = ["ok", "error"].map(|o| {
+            tls_reloads_family
+                .get_or_create(&vec![("outcome", o.to_owned())])
+                .clone()
+        });
         let mut counter = |name: &str, help: &str| {
             let c = Counter::default();
             registry.register(name, help, c.clone());
@@ -338,6 +357,10 @@ impl Metrics {
             gauge("oxmcp_handler_tasks", "Handler tasks not yet finished."),
             gauge("oxmcp_connections", "Open client connections."),
         ];
+        let tls_not_after = gauge(
+            "oxmcp_tls_certificate_expiry_timestamp_seconds",
+            "When the served TLS certificate expires (its notAfter), in seconds since the Unix epoch; 0 without TLS.",
+        );
         registry.register_collector(Box::new(Process));
         let requests = METHODS
             .iter()
@@ -378,6 +401,8 @@ impl Metrics {
                 tool_calls,
                 tool_durations,
                 breaker_states,
+                tls_reloads,
+                tls_not_after,
             }),
         }
     }
@@ -400,6 +425,16 @@ impl Metrics {
         if n > 0 {
             self.inner.rejections[reason as usize].inc_by(u64::from(n));
         }
+    }
+
+    /// Counts a TLS reload that found changed files.
+    pub(crate) fn tls_reload(&self, ok: bool) {
+        self.inner.tls_reloads[usize::from(!ok)].inc();
+    }
+
+    /// Sets the served certificate's expiry (seconds since the Unix epoch).
+    pub(crate) fn tls_expiry(&self, not_after: i64) {
+        self.inner.tls_not_after.set(not_after);
     }
 
     /// Counts bytes of HTTP request bodies read.
@@ -522,5 +557,18 @@ impl Collector for Process {
         #[cfg(not(target_os = "linux"))]
         let _ = &mut encoder;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reject;
+
+    /// The counters are indexed by discriminant: `ALL` must list the reasons in order.
+    #[test]
+    fn every_reason_is_listed_at_its_own_index() {
+        for (i, r) in Reject::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{}", r.label());
+        }
     }
 }

@@ -14,13 +14,18 @@ use serde_json::json;
 #[derive(Deserialize, JsonSchema)]
 struct NoArgs {}
 
-/// A stateless JSON service over a server with one tool, `echo`.
-pub fn echo_service(name: &str) -> HttpService {
-    let server = Server::builder(name, "0")
+/// A server with one tool, `echo`, which answers `ok`.
+pub fn echo_server(name: &str) -> Server {
+    Server::builder(name, "0")
         .tool(Tool::new("echo", "Answers ok.", |_: NoArgs, _| async {
             Ok(CallToolResult::text("ok"))
         }))
-        .build();
+        .build()
+}
+
+/// A stateless JSON service over [`echo_server`].
+pub fn echo_service(name: &str) -> HttpService {
+    let server = echo_server(name);
     let mut opts = HttpOptions::default().loopback();
     opts.stateless = true;
     opts.json_response = true;

@@ -29,6 +29,7 @@ mod modern;
 mod serve;
 mod sessions;
 mod streams;
+mod tls;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Weak};
@@ -47,7 +48,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use body::HttpBody;
 pub use edge::ClientAddr;
-pub use serve::{serve, shutdown_signal};
+pub use serve::{serve, serve_tls, shutdown_signal};
+pub use tls::{ClientAuth, Tls, TlsError, TlsOptions};
 
 use self::body::{SseBody, empty, full};
 use self::guard::{Allow, Refusal, refuse};
