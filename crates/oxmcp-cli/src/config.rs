@@ -38,7 +38,15 @@ pub const CONFIG_ENV: &str = "OXMCP_CONFIG";
 pub const LOG_ENV: &str = "OXMCP_LOG";
 
 /// The sections of the file, in order.
-pub const SECTIONS: [&str; 6] = ["server", "http", "tls", "limits", "tasks", "modern"];
+pub const SECTIONS: [&str; 7] = [
+    "server",
+    "http",
+    "tls",
+    "limits",
+    "tasks",
+    "modern",
+    "telemetry",
+];
 
 /// Which transport `oxmcp serve` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -81,6 +89,8 @@ pub struct Config {
     pub tasks: TasksConfig,
     /// `[modern]`: the 2026-07-28 revision (requestState keys, caching hints).
     pub modern: ModernConfig,
+    /// `[telemetry]`: OpenTelemetry traces exported over OTLP.
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[server]`.
@@ -443,6 +453,31 @@ impl Default for ModernConfig {
     }
 }
 
+/// The `service.name` of exported spans when `telemetry.service_name` is not set.
+pub const DEFAULT_SERVICE_NAME: &str = "oxmcp";
+
+/// `[telemetry]`: OpenTelemetry traces, exported over OTLP/HTTP (protobuf).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TelemetryConfig {
+    /// The full URL spans are POSTed to (`http://collector:4318/v1/traces`). Not set: no
+    /// spans are exported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute of the exported spans.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: DEFAULT_SERVICE_NAME.into(),
+        }
+    }
+}
+
 /// How a key's value is written in the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -652,6 +687,10 @@ pub const KEYS: &[Key] = &[
         "The ttlMs of resources/read results (a resource may set its own in code)."),
     key("modern", "cache_scope", Kind::Text, None,
         "The cacheScope of every cacheable result: \"private\" (only the same authorization context may reuse it) or \"public\"."),
+    key("telemetry", "otlp_endpoint", Kind::Text, None,
+        "The full OTLP/HTTP URL (protobuf) that spans are exported to, path included: \"http://127.0.0.1:4318/v1/traces\". Not set: no spans are exported."),
+    key("telemetry", "service_name", Kind::Text, None,
+        "The service.name resource attribute of the exported spans."),
 ];
 
 /// The key at `section.name`.
@@ -1083,6 +1122,18 @@ impl Config {
                 format!("must be at least 1s, got {}", fmt_duration(m.state_ttl)),
             ));
         }
+        let t = &self.telemetry;
+        if let Some(url) = &t.otlp_endpoint
+            && let Some(why) = endpoint_problem(url)
+        {
+            p.push(("telemetry.otlp_endpoint", why));
+        }
+        if t.service_name.trim().is_empty() {
+            p.push((
+                "telemetry.service_name",
+                "must not be empty: name the service, e.g. \"oxmcp\" or \"mcp-gateway\"".into(),
+            ));
+        }
         p
     }
 
@@ -1240,6 +1291,9 @@ impl Config {
                     )),
                     None if k.name == "allowed_hosts" => {
                         out.push_str("# allowed_hosts = [\"mcp.example.com\"]\n")
+                    }
+                    None if k.name == "otlp_endpoint" => {
+                        out.push_str("# otlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n")
                     }
                     // A placeholder the checks refuse, should it be uncommented as is.
                     None if k.kind == Kind::Secret => out.push_str(&format!(
@@ -1679,6 +1733,21 @@ fn render(config: &Config, origins: &BTreeMap<String, Origin>) -> String {
     out
 }
 
+/// Why `url` cannot be the OTLP/HTTP traces endpoint, if it cannot.
+fn endpoint_problem(url: &str) -> Option<String> {
+    let fix = "write the collector's full traces URL, e.g. \"http://127.0.0.1:4318/v1/traces\"";
+    match reqwest::Url::parse(url) {
+        Err(e) => Some(format!("{url:?} is not a URL ({e}): {fix}")),
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => Some(format!(
+            "{url:?} is not an http or https URL (OTLP over gRPC is not supported): {fix}"
+        )),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+            Some(format!("{url:?} names no host: {fix}"))
+        }
+        Ok(_) => None,
+    }
+}
+
 /// Splits `text` into lines of at most `width` characters, at spaces.
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -1990,12 +2059,48 @@ mod tests {
         c.tls.key = Some("k".into());
         c.tls.client_ca = Some("ca".into());
         c.modern.previous_state_key = Some(Secret("p".repeat(32)));
+        c.telemetry.otlp_endpoint = Some("http://127.0.0.1:4318/v1/traces".into());
         let values = section_values(&c);
         let fields: usize = values.values().map(|t| t.len()).sum();
         assert_eq!(fields, KEYS.len());
         for k in KEYS {
             assert!(values[k.section].contains_key(k.name), "{}", k.path());
         }
+    }
+
+    #[test]
+    fn telemetry_keys_are_checked_and_named() {
+        let l = load(
+            "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n",
+            &[("OXMCP_TELEMETRY_SERVICE_NAME", "gateway")],
+            &[],
+        )
+        .unwrap();
+        let t = &l.config.telemetry;
+        assert_eq!(
+            t.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
+        assert_eq!(t.service_name, "gateway");
+        assert_eq!(
+            Config::default().telemetry.service_name,
+            DEFAULT_SERVICE_NAME
+        );
+        assert!(Config::default().telemetry.otlp_endpoint.is_none());
+        for (bad, says) in [
+            ("127.0.0.1:4318", "is not a URL"),
+            ("grpc://collector:4317", "is not an http or https URL"),
+            ("localhost:4318", "is not an http or https URL"),
+        ] {
+            let e = load(&format!("[telemetry]\notlp_endpoint = {bad:?}\n"), &[], &[]).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("telemetry.otlp_endpoint") && text.contains(says),
+                "{bad}: {text}"
+            );
+        }
+        let e = load("[telemetry]\nservice_name = \" \"\n", &[], &[]).unwrap_err();
+        assert!(e.to_string().contains("telemetry.service_name"), "{e}");
     }
 
     #[test]

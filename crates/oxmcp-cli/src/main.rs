@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use oxmcp::transport::http::{HttpService, Tls, serve as serve_http, serve_tls, shutdown_signal};
 use oxmcp_cli::config::{CONFIG_ENV, Config, ConfigError, Flag, Loaded, Transport};
+use oxmcp_cli::telemetry::Traces;
 
 /// The exit status of a configuration that does not pass its checks.
 const EXIT_CONFIG: i32 = 2;
@@ -261,14 +262,26 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         Ok(tls) => tls,
         Err(e) => config_failed(&ConfigError::from_problems(vec![e.to_string()])),
     };
-    let logs = oxmcp_cli::logging::install(&config.server.log, config.server.log_format)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // The span exporter's batch task runs on the runtime.
+    let traces = match &config.telemetry.otlp_endpoint {
+        Some(endpoint) => {
+            let _in_runtime = rt.enter();
+            Some(Traces::new(endpoint, &config.telemetry.service_name)?)
+        }
+        None => None,
+    };
+    let logs = oxmcp_cli::logging::install(
+        &config.server.log,
+        config.server.log_format,
+        traces.as_ref(),
+    )?;
     let (server_options, http_options) = config.runtime_options();
     let grace = server_options.shutdown_grace;
     let server = oxmcp_cli::demo::server(config.server.root.clone(), server_options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     #[cfg(unix)]
     rt.spawn({
         let _in = rt.enter();
@@ -276,6 +289,29 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
     });
     #[cfg(not(unix))]
     drop((args, logs));
+    let served = serve_on(&rt, config, server, http_options, tls, grace);
+    // The spans of the drained requests go out before the process ends (each export is
+    // bounded by its timeout); a collector that is down costs them, not the exit status.
+    if let Some(traces) = &traces
+        && let Err(e) = traces.shutdown()
+    {
+        eprintln!("oxmcp: {e:#}");
+    }
+    // Handlers still running past the grace were aborted; do not wait on them.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    served
+}
+
+/// Serves on the configured transport until the end of stdin (stdio) or a shutdown
+/// signal and the drain (HTTP).
+fn serve_on(
+    rt: &tokio::runtime::Runtime,
+    config: oxmcp_cli::config::Config,
+    server: oxmcp::server::Server,
+    http_options: oxmcp::transport::http::HttpOptions,
+    tls: Option<Arc<Tls>>,
+    grace: Duration,
+) -> anyhow::Result<()> {
     match config.server.transport {
         // Nothing but protocol goes to stdout here.
         // On a worker, not on this thread: a driver here would hand every request to a
@@ -310,7 +346,5 @@ fn serve(args: Overrides) -> anyhow::Result<()> {
         })?,
         _ => anyhow::bail!("this build of oxmcp does not serve that transport"),
     }
-    // Handlers still running past the grace were aborted; do not wait on them.
-    rt.shutdown_timeout(Duration::from_millis(100));
     Ok(())
 }

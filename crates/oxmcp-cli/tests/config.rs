@@ -339,11 +339,46 @@ fn the_default_file_round_trips_through_check() {
             .iter()
             .filter(|k| k.section == section && k.kind != Kind::Secret)
             // The optional paths, not set by default.
-            .filter(|k| !["root", "cert", "key", "client_ca"].contains(&k.name))
+            .filter(|k| !["root", "cert", "key", "client_ca", "otlp_endpoint"].contains(&k.name))
         {
             assert!(printed.contains_key(k.name), "{}", k.path());
         }
     }
+}
+
+/// docs/SECURITY.md's table of defaults: each row's value is the code's default.
+#[test]
+fn the_security_doc_states_the_defaults_the_code_has() {
+    let doc = std::fs::read_to_string(root().join("docs/SECURITY.md")).unwrap();
+    let defaults: toml::Table = Config::default_toml().parse().unwrap();
+    let table = doc
+        .split("## Defaults")
+        .nth(1)
+        .expect("docs/SECURITY.md has a Defaults section");
+    let mut rows = 0;
+    for line in table.lines().take_while(|l| !l.starts_with("## ")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let Some(path) = cells
+            .get(1)
+            .and_then(|c| c.strip_prefix('`'))
+            .and_then(|c| c.strip_suffix('`'))
+        else {
+            continue;
+        };
+        let (section, name) = path.split_once('.').unwrap();
+        assert!(
+            KEYS.iter().any(|k| k.section == section && k.name == name),
+            "docs/SECURITY.md names `{path}`, which is not a key"
+        );
+        let want = defaults[section][name].to_string();
+        assert_eq!(
+            cells[2],
+            format!("`{want}`"),
+            "docs/SECURITY.md's default of {path}"
+        );
+        rows += 1;
+    }
+    assert!(rows >= 30, "only {rows} defaults in docs/SECURITY.md");
 }
 
 #[test]

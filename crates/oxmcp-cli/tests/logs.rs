@@ -146,8 +146,13 @@ fn lines_subscriber(
 ) {
     let lines = Lines::default();
     let shared = lines.0.clone();
-    let (sub, logs) =
-        logging::subscriber(filter, LogFormat::Json, move || LineWriter(shared.clone())).unwrap();
+    let (sub, logs) = logging::subscriber(
+        filter,
+        LogFormat::Json,
+        move || LineWriter(shared.clone()),
+        None,
+    )
+    .unwrap();
     (sub, logs, lines)
 }
 

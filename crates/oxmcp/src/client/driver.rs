@@ -59,7 +59,41 @@ impl Shared {
             .unwrap_or_else(|| "the connection is closed".into())
     }
 
+    /// Sends a request and waits for its answer. When a subscriber wants the client span
+    /// (`mcp.client`), the request runs in it and its trace context goes into
+    /// `params._meta` (see [`crate::observe::trace`]).
     pub(crate) async fn request<P: Serialize>(
+        self: &Arc<Self>,
+        method: &str,
+        params: Option<&P>,
+        opts: CallOptions,
+    ) -> Result<Box<RawValue>, ClientError> {
+        use crate::observe::trace;
+        use tracing::Instrument;
+        let span = trace::client_span(method);
+        if span.is_disabled() {
+            return self.send_request(method, params, opts).await;
+        }
+        let outcome = match trace::inject_params(&span, params) {
+            Some(traced) => {
+                self.send_request(method, Some(&traced), opts)
+                    .instrument(span.clone())
+                    .await
+            }
+            None => {
+                self.send_request(method, params, opts)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
+        span.record("outcome", if outcome.is_ok() { "ok" } else { "error" });
+        if let Err(e) = &outcome {
+            trace::error_status(&span, &e.to_string());
+        }
+        outcome
+    }
+
+    async fn send_request<P: Serialize>(
         self: &Arc<Self>,
         method: &str,
         params: Option<&P>,

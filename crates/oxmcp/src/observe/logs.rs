@@ -104,23 +104,30 @@ pub fn redact_headers(headers: &http::HeaderMap) -> String {
 }
 
 /// The span of one request (`mcp.request`), with what [`ClientLogLayer`] needs to reach
-/// its client attached when a registry records spans.
+/// its client attached when a registry records spans. When it is enabled, the caller's
+/// trace context in `params._meta` becomes its parent (see [`super::trace`]) and it gets
+/// the attributes of the OpenTelemetry conventions for MCP.
 pub(crate) fn request_span(
     conn: &std::sync::Arc<Connection>,
     id: Option<&RequestId>,
     method: &str,
+    params: Option<&serde_json::value::RawValue>,
 ) -> tracing::Span {
+    let session = conn.session_id.as_deref().unwrap_or("");
     let span = tracing::info_span!(
         target: SPAN_TARGET,
         "mcp.request",
         method,
-        session = conn.session_id.as_deref().unwrap_or(""),
+        session,
         tool = tracing::field::Empty,
         outcome = tracing::field::Empty,
+        otel.kind = "server",
+        otel.name = method,
     );
     if span.is_disabled() {
         return span;
     }
+    super::trace::start_server_span(&span, method, session, id, params);
     if let Some(id) = id {
         span.with_subscriber(|(span_id, dispatch)| {
             if let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>()

@@ -76,7 +76,8 @@ pub(crate) async fn route(
         .with_limit("rate_per_session"));
     }
     let started = ctx.started();
-    let span = crate::observe::logs::request_span(conn, ctx.request_id(), method);
+    let span =
+        crate::observe::logs::request_span(conn, ctx.request_id(), method, params.as_deref());
     let run = async {
         if conn.is_modern() {
             return super::modern::route(conn, ctx, method, params).await;
@@ -107,6 +108,9 @@ pub(crate) async fn route(
     metrics.request(method, kind, started.elapsed());
     if !span.is_disabled() {
         span.record("outcome", kind.label());
+        if let Err(e) = &outcome {
+            crate::observe::trace::error_status(&span, &e.message);
+        }
     }
     outcome
 }
@@ -362,7 +366,15 @@ async fn run_tool(
         )));
     }
     let started = ctx.started();
-    let run = std::panic::AssertUnwindSafe((tool.handler)(args, ctx)).catch_unwind();
+    let run = (tool.handler)(args, ctx);
+    // The handler runs in its own span (`mcp.tool`) when a subscriber wants it.
+    let span = crate::observe::trace::tool_span(name);
+    let run = if span.is_disabled() {
+        futures::future::Either::Left(run)
+    } else {
+        futures::future::Either::Right(tracing::Instrument::instrument(run, span.clone()))
+    };
+    let run = std::panic::AssertUnwindSafe(run).catch_unwind();
     let ran = match tool.timeout {
         Some(limit) => tokio::time::timeout(limit, run).await.ok(),
         None => Some(run.await),
@@ -389,6 +401,17 @@ async fn run_tool(
             ToolOutcome::Failed,
         ),
     };
+    if !span.is_disabled() {
+        let failure = match kind {
+            ToolOutcome::Ok => None,
+            ToolOutcome::ToolError => Some("the tool reported an error (isError)"),
+            ToolOutcome::Timeout => Some("the tool timed out"),
+            _ => Some("the tool's handler failed"),
+        };
+        if let Some(why) = failure {
+            crate::observe::trace::error_status(&span, why);
+        }
+    }
     if let Some(w) = watch {
         if let (Some(b), Some(policy)) = (breaker, &policy) {
             let failed = matches!(kind, ToolOutcome::Failed | ToolOutcome::Timeout);
