@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::scrape::{echo_service, scrape};
-use http::{Request, StatusCode};
+use common::scrape::{call_request, echo_service, scrape};
+use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use oxmcp::guard::Rate;
@@ -30,6 +30,29 @@ use tokio_rustls::client::TlsStream;
 /// A directory of its own for one test's PEM files.
 fn dir(test: &str) -> PathBuf {
     pki::dir(Path::new(env!("CARGO_TARGET_TMPDIR")), test)
+}
+
+/// One test's server files: a CA, a directory, and the first certificate (common name
+/// "server v1", valid until 2030) installed there as `server.crt` and `server.key`.
+struct Files {
+    ca: Ca,
+    d: PathBuf,
+    v1: Leaf,
+}
+
+impl Files {
+    fn new(test: &str) -> Files {
+        let ca = Ca::new("oxmcp test CA");
+        let d = dir(test);
+        let v1 = ca.leaf("server v1", None, 2030);
+        v1.install(&d);
+        Files { ca, d, v1 }
+    }
+
+    /// The listener's options: the installed certificate and key.
+    fn opts(&self) -> TlsOptions {
+        TlsOptions::new(self.d.join("server.crt"), self.d.join("server.key"))
+    }
 }
 
 /// Writes the CA's certificate as `clients.crt` in `d`: the `client_ca` file.
@@ -110,16 +133,7 @@ async fn echo(
     send: &mut SendRequest<Full<Bytes>>,
     id: u64,
 ) -> Result<(StatusCode, String), hyper::Error> {
-    let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
-        "params":{"name":"echo","arguments":{}}});
-    let req = Request::post("/mcp")
-        .header("host", "localhost")
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let resp = send.send_request(req).await?;
+    let resp = send.send_request(call_request(id, "echo")).await?;
     let status = resp.status();
     let body = resp.into_body().collect().await?.to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
@@ -164,14 +178,12 @@ fn new_year(year: i32) -> f64 {
 
 #[tokio::test]
 async fn a_reload_reaches_the_next_connection_and_open_ones_keep_working() {
-    let ca = Ca::new("oxmcp test CA");
-    let d = dir("reload");
-    let v1 = ca.leaf("server v1", None, 2030);
-    v1.install(&d);
-    let tls = Tls::load(TlsOptions::new(d.join("server.crt"), d.join("server.key"))).unwrap();
+    let files = Files::new("reload");
+    let (ca, d, v1) = (&files.ca, &files.d, &files.v1);
+    let tls = Tls::load(files.opts()).unwrap();
     let svc = echo_service("tls");
     let addr = start(&svc, tls.clone()).await;
-    let client = connector(&ca, None);
+    let client = connector(ca, None);
 
     // A keep-alive connection made before the reload.
     let before = handshake(&client, addr).await.unwrap();
@@ -186,7 +198,7 @@ async fn a_reload_reaches_the_next_connection_and_open_ones_keep_working() {
     // Unchanged files: nothing to swap.
     assert!(!tls.reload().unwrap());
     let v2 = ca.leaf("server v2", None, 2031);
-    v2.install(&d);
+    v2.install(d);
     assert!(tls.reload().unwrap());
 
     // The next connection sees the new certificate; the open one goes on, on the old.
@@ -230,20 +242,18 @@ async fn a_reload_reaches_the_next_connection_and_open_ones_keep_working() {
 
 #[tokio::test]
 async fn the_watcher_swaps_in_changed_files_while_connections_come_and_go() {
-    let ca = Ca::new("oxmcp test CA");
-    let d = dir("watch");
-    let v1 = ca.leaf("server v1", None, 2030);
-    v1.install(&d);
-    let tls = Tls::load(TlsOptions::new(d.join("server.crt"), d.join("server.key"))).unwrap();
+    let files = Files::new("watch");
+    let (ca, d, v1) = (&files.ca, &files.d, &files.v1);
+    let tls = Tls::load(files.opts()).unwrap();
     let svc = echo_service("tls");
     let addr = start(&svc, tls.clone()).await;
-    let client = connector(&ca, None);
+    let client = connector(ca, None);
     let mut open = http1(handshake(&client, addr).await.unwrap()).await;
     echo_ok(&mut open, 1).await;
     let watcher = tokio::spawn(tls.clone().watch(Duration::from_millis(20)));
 
     let v2 = ca.leaf("server v2", None, 2031);
-    v2.install(&d);
+    v2.install(d);
     // Every connection made while the watcher picks the change up is served, on v1 until
     // the swap and on v2 from then on; none fails. Bounded: 2,000 connections at most.
     let mut swapped = false;
@@ -268,13 +278,12 @@ async fn the_watcher_swaps_in_changed_files_while_connections_come_and_go() {
 
 #[tokio::test]
 async fn mtls_refuses_a_client_without_a_certificate_and_keys_rates_on_the_subject() {
-    let ca = Ca::new("oxmcp test CA");
+    let files = Files::new("mtls");
+    let (ca, d) = (&files.ca, &files.d);
     let clients = Ca::new("oxmcp client CA");
-    let d = dir("mtls");
-    let server = ca.leaf("server", None, 2030);
-    server.install(&d);
-    let opts = TlsOptions::new(d.join("server.crt"), d.join("server.key"))
-        .client_ca(client_ca(&d, &clients), ClientAuth::Required);
+    let opts = files
+        .opts()
+        .client_ca(client_ca(d, &clients), ClientAuth::Required);
     let tls = Tls::load(opts).unwrap();
     let mut http = stateless();
     http.rate_per_principal = Some(Rate::new(1, Duration::from_secs(3600)));
@@ -283,7 +292,7 @@ async fn mtls_refuses_a_client_without_a_certificate_and_keys_rates_on_the_subje
 
     // No certificate: the handshake fails, or (TLS 1.3: the client finishes first) the
     // server's alert ends the first request. Either way nothing is served.
-    let refused = match handshake(&connector(&ca, None), addr).await {
+    let refused = match handshake(&connector(ca, None), addr).await {
         Err(_) => true,
         Ok(stream) => {
             let (mut send, conn) =
@@ -304,7 +313,7 @@ async fn mtls_refuses_a_client_without_a_certificate_and_keys_rates_on_the_subje
 
     // A certificate from another CA: refused the same way.
     let stranger = ca.leaf("mallory", None, 2030);
-    let refused = match handshake(&connector(&ca, Some(&stranger)), addr).await {
+    let refused = match handshake(&connector(ca, Some(&stranger)), addr).await {
         Err(_) => true,
         Ok(stream) => echo(&mut http1(stream).await, 2).await.is_err(),
     };
@@ -322,27 +331,17 @@ async fn mtls_refuses_a_client_without_a_certificate_and_keys_rates_on_the_subje
     // alice and bob each have one request per hour: the subject is the principal.
     let alice = clients.leaf("alice", Some("Example"), 2030);
     let bob = clients.leaf("bob", Some("Example"), 2030);
-    let mut as_alice = http1(
-        handshake(&connector(&ca, Some(&alice)), addr)
-            .await
-            .unwrap(),
-    )
-    .await;
+    let mut as_alice = http1(handshake(&connector(ca, Some(&alice)), addr).await.unwrap()).await;
     echo_ok(&mut as_alice, 3).await;
     let (status, body) = echo(&mut as_alice, 4).await.unwrap();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     // A new connection is the same principal.
-    let mut alice_again = http1(
-        handshake(&connector(&ca, Some(&alice)), addr)
-            .await
-            .unwrap(),
-    )
-    .await;
+    let mut alice_again = http1(handshake(&connector(ca, Some(&alice)), addr).await.unwrap()).await;
     assert_eq!(
         echo(&mut alice_again, 5).await.unwrap().0,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let mut as_bob = http1(handshake(&connector(&ca, Some(&bob)), addr).await.unwrap()).await;
+    let mut as_bob = http1(handshake(&connector(ca, Some(&bob)), addr).await.unwrap()).await;
     echo_ok(&mut as_bob, 6).await;
     assert_eq!(
         metric(
@@ -356,34 +355,29 @@ async fn mtls_refuses_a_client_without_a_certificate_and_keys_rates_on_the_subje
 
 #[tokio::test]
 async fn optional_client_certificates_serve_clients_without_one() {
-    let ca = Ca::new("oxmcp test CA");
+    let files = Files::new("optional");
+    let (ca, d) = (&files.ca, &files.d);
     let clients = Ca::new("oxmcp client CA");
-    let d = dir("optional");
-    let server = ca.leaf("server", None, 2030);
-    server.install(&d);
-    let opts = TlsOptions::new(d.join("server.crt"), d.join("server.key"))
-        .client_ca(client_ca(&d, &clients), ClientAuth::Optional);
+    let opts = files
+        .opts()
+        .client_ca(client_ca(d, &clients), ClientAuth::Optional);
     let svc = echo_service("optional");
     let addr = start(&svc, Tls::load(opts).unwrap()).await;
     echo_ok(
-        &mut http1(handshake(&connector(&ca, None), addr).await.unwrap()).await,
+        &mut http1(handshake(&connector(ca, None), addr).await.unwrap()).await,
         1,
     )
     .await;
     let alice = clients.leaf("alice", None, 2030);
-    let with_cert = handshake(&connector(&ca, Some(&alice)), addr)
-        .await
-        .unwrap();
+    let with_cert = handshake(&connector(ca, Some(&alice)), addr).await.unwrap();
     echo_ok(&mut http1(with_cert).await, 2).await;
 }
 
 #[tokio::test]
 async fn plain_http_to_the_tls_port_gets_a_400_naming_the_problem() {
-    let ca = Ca::new("oxmcp test CA");
-    let d = dir("plain");
-    let server = ca.leaf("server", None, 2030);
-    server.install(&d);
-    let tls = Tls::load(TlsOptions::new(d.join("server.crt"), d.join("server.key"))).unwrap();
+    let files = Files::new("plain");
+    let ca = &files.ca;
+    let tls = Tls::load(files.opts()).unwrap();
     let svc = echo_service("plain");
     let addr = start(&svc, tls).await;
 
@@ -415,7 +409,7 @@ async fn plain_http_to_the_tls_port_gets_a_400_naming_the_problem() {
 
     // The listener goes on serving TLS clients.
     echo_ok(
-        &mut http1(handshake(&connector(&ca, None), addr).await.unwrap()).await,
+        &mut http1(handshake(&connector(ca, None), addr).await.unwrap()).await,
         2,
     )
     .await;

@@ -32,18 +32,22 @@ pub fn echo_service(name: &str) -> HttpService {
     HttpService::new(server, opts)
 }
 
-/// A 2025-11-25 `tools/call` of `tool` with no arguments; asserts the HTTP 200.
-pub async fn call(svc: &HttpService, id: u64, tool: &str) {
+/// The POST of a 2025-11-25 `tools/call` of `tool` with no arguments.
+pub fn call_request(id: u64, tool: &str) -> Request<Full<Bytes>> {
     let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
         "params":{"name":tool,"arguments":{}}});
-    let req = Request::post("/mcp")
+    Request::post("/mcp")
         .header("host", "localhost")
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
         .header("mcp-protocol-version", "2025-11-25")
         .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let resp = svc.handle(req).await;
+        .unwrap()
+}
+
+/// A 2025-11-25 `tools/call` of `tool` with no arguments; asserts the HTTP 200.
+pub async fn call(svc: &HttpService, id: u64, tool: &str) {
+    let resp = svc.handle(call_request(id, tool)).await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.into_body().collect().await.unwrap();
 }
