@@ -751,10 +751,6 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(problems: Vec<String>) -> Self {
-        ConfigError { problems }
-    }
-
     /// An error of these problems (one sentence each, naming the key).
     pub fn from_problems(problems: Vec<String>) -> Self {
         ConfigError { problems }
@@ -810,7 +806,7 @@ pub fn process_env() -> Result<Vec<(String, String)>, ConfigError> {
     if problems.is_empty() {
         Ok(vars)
     } else {
-        Err(ConfigError::new(problems))
+        Err(ConfigError::from_problems(problems))
     }
 }
 
@@ -826,7 +822,7 @@ impl Config {
     ) -> Result<Loaded, ConfigError> {
         let text = match file {
             Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(vec![format!(
+                ConfigError::from_problems(vec![format!(
                     "cannot read the configuration file {}: {e}",
                     path.display()
                 )])
@@ -849,7 +845,7 @@ impl Config {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(ConfigError::new(
+            Err(ConfigError::from_problems(
                 problems
                     .into_iter()
                     .map(|(k, m)| format!("{k}: {m}"))
@@ -1338,7 +1334,7 @@ fn load_layers(
         }
     }
     if !problems.is_empty() {
-        return Err(ConfigError::new(problems));
+        return Err(ConfigError::from_problems(problems));
     }
     let config: Config =
         serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
@@ -1353,7 +1349,7 @@ fn load_layers(
             } else {
                 e.inner().message().to_owned()
             };
-            ConfigError::new(vec![with_origin(&path, &msg, &origins)])
+            ConfigError::from_problems(vec![with_origin(&path, &msg, &origins)])
         })?;
     let problems: Vec<String> = config
         .problems()
@@ -1361,7 +1357,7 @@ fn load_layers(
         .map(|(key, msg)| with_origin(key, &msg, &origins))
         .collect();
     if !problems.is_empty() {
-        return Err(ConfigError::new(problems));
+        return Err(ConfigError::from_problems(problems));
     }
     Ok(Loaded { config, origins })
 }

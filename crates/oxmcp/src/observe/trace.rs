@@ -119,11 +119,16 @@ struct Peek<'a> {
 /// (what [`start_server_span`] reads). Params that do not mention one are not parsed.
 #[cfg(test)]
 fn extract_params(params: Option<&RawValue>) -> Option<Context> {
-    let raw = params?.get();
-    if !raw.contains(TRACEPARENT) {
-        return None;
-    }
-    carrier_context(serde_json::from_str::<Peek<'_>>(raw).ok()?.meta?)
+    carrier_context(peek(params, false)?.meta?)
+}
+
+/// The name and carrier of `params`, parsed only when the name is wanted (`named`) or
+/// the raw text mentions a `traceparent`.
+fn peek(params: Option<&RawValue>, named: bool) -> Option<Peek<'_>> {
+    params
+        .map(RawValue::get)
+        .filter(|raw| named || raw.contains(TRACEPARENT))
+        .and_then(|raw| serde_json::from_str::<Peek<'_>>(raw).ok())
 }
 
 /// The context of the three keys.
@@ -157,11 +162,7 @@ pub(crate) fn start_server_span(
     params: Option<&RawValue>,
 ) {
     let named = matches!(method, "tools/call" | "prompts/get");
-    let peek = params
-        .map(RawValue::get)
-        .filter(|raw| named || raw.contains(TRACEPARENT))
-        .and_then(|raw| serde_json::from_str::<Peek<'_>>(raw).ok());
-    if let Some(peek) = peek {
+    if let Some(peek) = peek(params, named) {
         if let Some(name) = peek.name.as_deref().filter(|_| named) {
             span.record("otel.name", format!("{method} {name}"));
             let key = match method {
